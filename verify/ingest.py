@@ -1,0 +1,474 @@
+"""Ingest: files -> article rows with cleaned text and provenance.
+
+Plain functions over text, in the manner of trafilatura: `read_articles(paths)` walks files and
+folders and returns `(articles, problems)`. Every article row carries the cleaned text that
+claim offsets index into, plus title, outlet, origin, published date and byline, all detected
+from the text itself (datelines, credits, source and copyright lines), never from file names.
+
+Bad input never raises out of `read_articles`: each unusable file becomes one `Problem` whose
+`str()` is a one-line message naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+TEXT_SUFFIXES = {".txt", ".text"}
+HTML_SUFFIXES = {".html", ".htm"}
+CORPUS_SUFFIXES = {".jsonl", ".csv"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | CORPUS_SUFFIXES
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An input that could not be used, as one line for the user."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class InputError(ValueError):
+    """Raised inside this module for one unusable input; turned into a Problem."""
+
+
+# ---------------------------------------------------------------------------
+# Outlet gazetteer
+# ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _outlets() -> tuple[dict[str, str], set[str], re.Pattern]:
+    """(alias -> canonical name, wire names, regex matching any alias as a whole word)."""
+    data = json.loads(resources.files("verify.data").joinpath("outlets.json").read_text("utf-8"))
+    alias_to_name: dict[str, str] = {}
+    wires: set[str] = set()
+    for name, info in data["outlets"].items():
+        for alias in [name, *info["aliases"]]:
+            alias_to_name[alias.casefold()] = name
+        if info.get("wire"):
+            wires.add(name)
+    # Longest alias first so "Yonhap News Agency" wins over "Yonhap".
+    alternatives = sorted(alias_to_name, key=len, reverse=True)
+    pattern = re.compile(
+        r"(?<![\w-])(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w-])", re.IGNORECASE
+    )
+    return alias_to_name, wires, pattern
+
+
+def canonical_outlet(name: str | None) -> str | None:
+    """Map an outlet alias ("Donga", "AP") to its canonical name; unknown names pass through."""
+    if not name:
+        return None
+    cleaned = name.strip().strip(".,;:()[]").strip()
+    table = _outlets()[0]
+    key = cleaned.casefold()
+    if key not in table and key.startswith("the "):
+        key = key[4:]
+    return table.get(key, cleaned or None)
+
+
+def known_outlet(name: str) -> str | None:
+    """The canonical name if `name` is a known news organisation, else None."""
+    return _outlets()[0].get(name.strip().casefold())
+
+
+# ---------------------------------------------------------------------------
+# Line classification for plain-text pages
+# ---------------------------------------------------------------------------
+
+MONTHS = {
+    m: i
+    for i, names in enumerate(
+        [
+            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for m in names
+}
+_MONTH_RE = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+
+# "SEOUL, Nov. 14 (Yonhap) --", "WASHINGTON, Nov 14, 2023 (Reuters) -", "(Reuters) -"
+DATELINE_RE = re.compile(
+    r"^(?:(?P<place>[A-Z][A-Z.' -]{1,40}(?:,\s*[A-Z][A-Za-z.' -]{1,30})?),\s+)?"
+    r"(?:(?P<month>" + _MONTH_RE + r")\.?\s+(?P<day>\d{1,2})(?:,\s*(?P<year>\d{4}))?\s*)?"
+    r"\((?P<wire>[A-Z][\w.&' -]{1,40})\)\s*(?:--|-|\u2013|\u2014)\s*"
+)
+# Full dates anywhere on the page ("Nov. 14, 2023", "19 September 2023"): used to find the year
+# of a dateline that gives only month and day.
+FULL_DATE_RE = re.compile(
+    r"\b(?:(?P<m1>" + _MONTH_RE + r")\.?\s+(?P<d1>\d{1,2}),?\s+(?P<y1>(?:19|20)\d\d)"
+    r"|(?P<d2>\d{1,2})\s+(?P<m2>" + _MONTH_RE + r")\.?,?\s+(?P<y2>(?:19|20)\d\d))\b"
+)
+BYLINE_RE = re.compile(r"^By\.?\s+(?P<names>[A-Z][\w.' -]+(?:,\s*[A-Z][\w.' -]+)*(?:\s+and\s+[A-Z][\w.' -]+)?)\s*$")
+WIRE_CREDITS_RE = re.compile(r"^\((?:Reporting|Writing|Additional reporting) by (?P<names>[^;)]+)")
+SOURCE_LINE_RE = re.compile(r"^(?:Source|Sources|Via|Courtesy of|Originally published (?:by|in|at))\s*[:\-]\s*(?P<name>.{2,60})$", re.IGNORECASE)
+COPYRIGHT_RE = re.compile(r"(?:\(C\)|\u00a9|Copyright)\s*(?:\d{4}\s*)?(?P<name>[A-Z][\w.&' -]{1,60}?)[.,]?\s*(?:All [Rr]ights [Rr]eserved|$)")
+SELF_PROMO_RE = re.compile(r"\b(?:Support|Subscribe to|keep|Be a|Join)\s+(?P<name>[A-Z][\w-]+(?:\s+[A-Z][\w-]+){0,3})")
+TRAILING_CREDIT_RE = re.compile(r"\s*\((?P<name>[A-Z][\w.&' -]{1,40})\)\s*$")
+
+# Photo captions: photo words, agency photo credits, position markers, table pipes and
+# bullet glyphs that sites put in front of captions.
+CAPTION_RE = re.compile(
+    r"\bphotos?\b|\bpictured\b|\bfile photo\b|\(Provided by|\bEPA(?:-EFE)?\b|/(?:AFP|AP|Reuters|KCNA)\b|Getty Images"
+    r"|\((?:L|R|C|left|right|center|centre)\)|\((?:\d+(?:st|nd|rd|th) )?from [LR]\b|^[|\u25b2\u25b3\u25b6\u25ba]|\|\s*$|^!\[",
+    re.IGNORECASE,
+)
+# Site chrome that is junk wherever it stands.
+JUNK_LINE_RE = re.compile(
+    r"^(?:[-\u2013\u2014\s]*advertisement[-\u2013\u2014\s]*|share this(?: post| article| story)?|no menu items!?"
+    r"|back to top|most (?:popular|read|commented|viewed|shared|emailed)|latest(?: news)?|top stories"
+    r"|related(?: posts| articles| stories| news| content)?|subscribe(?: now)?|sign up.*|newsletter.*"
+    r"|comments?(?: -.*)?|please .*comment.*|.*\bcomments? can be posted\b.*|read more.*|click here.*"
+    r"|follow us.*|payment options|support [A-Z].*|\[%%.*%%\]|!\[\]\(.*|.*all rights reserved\.?"
+    r"|\(END\)|tags?:.*|print|email|facebook|twitter|whatsapp|linkedin|log ?in|menu|search|home)$",
+    re.IGNORECASE,
+)
+# Lines that close an article: whatever follows them is the site's, not the story's.
+END_MARKER_RE = re.compile(
+    r"^(?:\(END\)|\((?:Reporting|Writing|Additional reporting) by .*|(?:Source|Sources)\s*:.*|Related (?:Posts|Articles|Stories|News).*"
+    r"|Comments?(?: -.*)?|Most (?:Popular|Read|Commented|Viewed)|MOST POPULAR|LATEST NEWS|By\.?\s+[A-Z][\w.' -]{2,60}"
+    r"|(?:\(C\)|\u00a9|Copyright).*|Payment options|Please .*comment.*)$",
+    re.IGNORECASE,
+)
+_SENTENCE_END_RE = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$|[\"\u201d\u2019]$")
+_ZERO_WIDTH_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+
+
+def normalise(text: str) -> str:
+    """NFKC (which turns NBSP and other compatibility spaces into plain spaces), no zero-width
+    characters, unified line ends, no runs of spaces. Offsets are taken after this step."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _ZERO_WIDTH_RE.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    return "\n".join(re.sub(r"[ \t\f\v]+", " ", line).strip() for line in text.split("\n"))
+
+
+def _word_count(line: str) -> int:
+    return len(re.findall(r"[A-Za-z\u00c0-\u024f]{2,}", line))
+
+
+def is_prose(line: str) -> bool:
+    """A paragraph of running text: enough words and a sentence ending."""
+    core = TRAILING_CREDIT_RE.sub("", line) if _credit_name(line) else line
+    return _word_count(core) >= 8 and bool(_SENTENCE_END_RE.search(core.strip()))
+
+
+def is_caption(line: str) -> bool:
+    return bool(CAPTION_RE.search(line))
+
+
+def is_junk(line: str) -> bool:
+    return bool(JUNK_LINE_RE.match(line.strip()))
+
+
+def _credit_name(line: str) -> str | None:
+    """The outlet credited in a trailing "(Yonhap)" at the end of a paragraph, if it is one."""
+    m = TRAILING_CREDIT_RE.search(line)
+    if m:
+        return known_outlet(m.group("name"))
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Cleaning a page
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class CleanPage:
+    text: str
+    title: str | None = None
+    byline: str | None = None
+    published: str | None = None
+    origin: str | None = None
+    outlet: str | None = None
+    dateline_end: int = 0  # offset in `text` after the dateline of the first paragraph
+
+
+def _iso_date(year: int | None, month: int, day: int) -> str | None:
+    if not 1 <= month <= 12 or not 1 <= day <= 31:
+        return None
+    return f"{year:04d}-{month:02d}-{day:02d}" if year else None
+
+
+def _page_year(text: str) -> int | None:
+    years = Counter()
+    for m in FULL_DATE_RE.finditer(text):
+        years[int(m.group("y1") or m.group("y2"))] += 1
+    return years.most_common(1)[0][0] if years else None
+
+
+def clean_page(raw: str, *, has_header: bool = True) -> CleanPage:
+    """Strip site junk from a plain-text page and read its provenance.
+
+    `has_header`: the text may open with headline, byline and captions before the story (a saved
+    web page); corpus rows whose body is already the story pass False so no line is taken for a
+    headline.
+    """
+    text = normalise(raw)
+    lines = [line for line in text.split("\n") if line]
+
+    # 1. Where the story starts: the first paragraph of running prose that is not a caption.
+    start = 0
+    if has_header:
+        start = next(
+            (i for i, line in enumerate(lines) if is_prose(line) and not is_caption(line) and not is_junk(line)),
+            len(lines),
+        )
+    header, rest = lines[:start], lines[start:]
+
+    # 2. Where it ends: the first closing line (wire credits, "(END)", "Source: ...", comment
+    #    boxes, "MOST POPULAR"...). Everything after belongs to the site.
+    end = next((i for i, line in enumerate(rest) if i > 0 and END_MARKER_RE.match(line)), len(rest))
+    body, footer = rest[:end], rest[end:]
+
+    page = CleanPage(text="")
+    chrome: list[str] = []  # lines removed as site furniture, where the publisher names itself
+
+    # Header: title, byline; captions and labels are dropped.
+    titles = []
+    for line in header:
+        if m := BYLINE_RE.match(line):
+            page.byline = m.group("names").strip()
+        elif is_caption(line):
+            continue
+        elif is_junk(line):
+            chrome.append(line)
+        elif 3 <= _word_count(line) <= 30 and not line.endswith("."):
+            titles.append(line)
+        else:
+            chrome.append(line)
+    if titles:
+        # Section labels ("US official-N Korea", "North Korea") are short; the headline is the
+        # longest headline-like line.
+        page.title = max(titles, key=_word_count)
+
+    # Footer: credits, source lines, copyright and self-promotion name the origin and outlet.
+    for line in footer:
+        if m := WIRE_CREDITS_RE.match(line):
+            page.byline = page.byline or re.sub(r"\s+", " ", m.group("names")).strip()
+        elif m := SOURCE_LINE_RE.match(line):
+            page.origin = page.origin or canonical_outlet(m.group("name"))
+        elif m := BYLINE_RE.match(line):
+            page.byline = page.byline or m.group("names").strip()
+        else:
+            chrome.append(line)
+
+    # Body: keep prose; drop junk, captions and short leftovers (tags, headings).
+    kept: list[str] = []
+    for line in body:
+        if is_junk(line) or (is_caption(line) and not is_prose(line)):
+            chrome.append(line)
+            continue
+        if m := SOURCE_LINE_RE.match(line):
+            page.origin = page.origin or canonical_outlet(m.group("name"))
+            continue
+        if _word_count(line) < 8 and not is_prose(line):
+            chrome.append(line)
+            continue
+        if credit := _credit_name(line):
+            # "... it added. (Yonhap)": the credit names the origin and is not story text.
+            page.origin = page.origin or credit
+            line = TRAILING_CREDIT_RE.sub("", line)
+        kept.append(line)
+    page.text = "\n\n".join(kept)
+
+    # Dateline of the first paragraph: origin, and the date when the page gives its year.
+    if kept and (m := DATELINE_RE.match(kept[0])):
+        wire = canonical_outlet(m.group("wire"))
+        page.origin = wire or page.origin
+        page.dateline_end = m.end()
+        if m.group("month"):
+            year = int(m.group("year")) if m.group("year") else _page_year(text)
+            page.published = _iso_date(year, MONTHS[m.group("month").lower().rstrip(".")], int(m.group("day")))
+
+    # Outlet: a copyright notice, else the news organisation the site furniture names most.
+    names = Counter()
+    for line in chrome:
+        if m := COPYRIGHT_RE.search(line):
+            if name := canonical_outlet(m.group("name")):
+                names[name] += 3
+        for m in _outlets()[2].finditer(line):
+            names[canonical_outlet(m.group(1))] += 1
+        if m := SELF_PROMO_RE.search(line):
+            if name := known_outlet(m.group("name")):
+                names[name] += 1
+    if names:
+        page.outlet = names.most_common(1)[0][0]
+    return page
+
+
+# ---------------------------------------------------------------------------
+# Reading files
+# ---------------------------------------------------------------------------
+
+
+def _content_id(*parts: str) -> str:
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return digest[:12]
+
+
+def decode(data: bytes) -> str:
+    """Bytes -> text, or InputError saying why the file is not usable text."""
+    if not data.strip():
+        raise InputError("empty file")
+    if b"\x00" in data[:8192]:
+        raise InputError("binary file, not text (it contains NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"not UTF-8 text (invalid byte 0x{data[err.start]:02x} at offset {err.start}); re-save it as UTF-8"
+        ) from None
+
+
+def _article_row(path: str, key: str, page: CleanPage, meta: dict) -> dict:
+    if len(page.text.split()) < 5:
+        raise InputError("no article text found after removing page furniture")
+    outlet = canonical_outlet(meta.get("outlet")) or page.outlet
+    origin = canonical_outlet(meta.get("origin")) or page.origin or outlet
+    return {
+        "id": meta.get("id") or _content_id(key),
+        "path": path,
+        "url": meta.get("url"),
+        "title": meta.get("title") or page.title,
+        "outlet": outlet,
+        "origin": origin,
+        "published": meta.get("published") or page.published,
+        "byline": meta.get("byline") or page.byline,
+        "text": page.text,
+        "dateline_end": page.dateline_end,
+    }
+
+
+def parse_text(path: str, text: str) -> dict:
+    return _article_row(path, text, clean_page(text), {})
+
+
+def parse_html(path: str, html: str) -> dict:
+    """Boilerplate removal by trafilatura, then the same provenance reading as plain text."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(
+        html, include_comments=False, include_tables=False, favor_precision=True, with_metadata=True
+    )
+    if doc is None or not (getattr(doc, "text", None) or "").strip():
+        raise InputError("no article text found in the HTML")
+    page = clean_page(doc.text, has_header=False)
+    meta = {
+        "title": doc.title,
+        "byline": doc.author,
+        "published": doc.date,
+        "url": doc.url,
+        "outlet": doc.sitename,
+    }
+    return _article_row(path, html, page, meta)
+
+
+def parse_corpus_row(path: str, row: dict, line_no: int) -> dict:
+    body = row.get("text") or row.get("body")
+    if not isinstance(body, str) or not body.strip():
+        raise InputError(f"row {line_no}: no 'text' or 'body'")
+    meta = {k: (str(row[k]) if row.get(k) not in (None, "") else None)
+            for k in ("id", "title", "outlet", "origin", "url", "published", "byline")}
+    page = clean_page(body, has_header=False)
+    row_path = f"{path}#{meta['id'] or line_no}"
+    meta["id"] = _content_id(path, meta["id"]) if meta["id"] else None
+    return _article_row(row_path, body, page, meta)
+
+
+def _corpus_rows(path: Path, text: str):
+    if path.suffix.lower() == ".jsonl":
+        for line_no, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                yield line_no, InputError(f"line {line_no}: not JSON ({err.msg})")
+                continue
+            yield line_no, row if isinstance(row, dict) else InputError(f"line {line_no}: not a JSON object")
+    else:
+        csv.field_size_limit(1 << 30)
+        reader = csv.DictReader(io.StringIO(text))
+        fields = {f.strip().lower() for f in reader.fieldnames or []}
+        if not fields & {"text", "body"}:
+            raise InputError("CSV has no 'text' or 'body' column")
+        for line_no, row in enumerate(reader, start=2):
+            yield line_no, {(k or "").strip().lower(): v for k, v in row.items()}
+
+
+def read_file(path: Path) -> tuple[list[dict], list[Problem]]:
+    """Articles of one file; problems name the file (and row for corpora)."""
+    suffix = path.suffix.lower()
+    try:
+        text = decode(path.read_bytes())
+        if suffix in TEXT_SUFFIXES:
+            return [parse_text(str(path), text)], []
+        if suffix in HTML_SUFFIXES:
+            return [parse_html(str(path), text)], []
+        if suffix in CORPUS_SUFFIXES:
+            articles, problems = [], []
+            for line_no, row in _corpus_rows(path, text):
+                try:
+                    if isinstance(row, Exception):
+                        raise row
+                    articles.append(parse_corpus_row(str(path), row, line_no))
+                except InputError as err:
+                    problems.append(Problem(str(path), str(err)))
+            if not articles and not problems:
+                problems.append(Problem(str(path), "no rows"))
+            return articles, problems
+        raise InputError(f"unsupported file type '{suffix or path.name}' (use .txt, .html, .jsonl or .csv)")
+    except InputError as err:
+        return [], [Problem(str(path), str(err))]
+    except OSError as err:
+        return [], [Problem(str(path), f"cannot read ({err.strerror or err})")]
+
+
+def iter_input_files(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
+    """Expand folders (sorted, hidden files skipped); name missing paths and empty folders."""
+    files, problems = [], []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*")
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and p.suffix.lower() in SUPPORTED_SUFFIXES
+            )
+            if not found:
+                problems.append(Problem(str(path), "folder holds no articles (.txt, .html, .jsonl or .csv)"))
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(Problem(str(path), "no such file or folder"))
+    return files, problems
+
+
+def read_articles(paths: list[Path | str]) -> tuple[list[dict], list[Problem]]:
+    """All articles under `paths`, de-duplicated by id, and the problems met on the way."""
+    files, problems = iter_input_files([Path(p) for p in paths])
+    articles: dict[str, dict] = {}
+    for path in files:
+        found, file_problems = read_file(path)
+        problems.extend(file_problems)
+        for article in found:
+            articles.setdefault(article["id"], article)
+    return list(articles.values()), problems

@@ -1,0 +1,198 @@
+"""Segment: article rows -> claim rows (sentences that assert something, with who asserts it).
+
+pysbd finds the sentence boundaries (it knows "U.S.", "Nov.", "N. Korea" and keeps a quotation
+that spans sentences together); offsets are then found in the cleaned text so that
+`article["text"][claim["start"]:claim["end"]] == claim["text"]` always holds.
+
+Attribution is rule-based over the reporting structures news copy uses:
+  “…,” Austin said.            (quote, then speaker and verb)
+  Austin said North Korea …    (speaker and verb open the sentence)
+  …, Seoul's defense ministry said.   (speaker and verb close it)
+  According to the Pentagon, …
+and pronouns ("he said", "it added") resolve to the last person or organisation quoted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+
+REPORTING_VERBS = (
+    "said", "says", "say", "told", "tells", "added", "adds", "stated", "accused", "accuses",
+    "denied", "denies", "deny", "claimed", "warned", "warns", "noted", "announced",
+    "announces", "insisted", "insists", "argued", "argues", "alleged", "alleges", "reported",
+    "expressed", "criticized", "criticised", "criticizes", "criticises", "praised", "urged", "urges",
+    "vowed", "vows", "pledged", "pledges", "confirmed", "confirms", "rejected", "rejects", "dismissed",
+    "described", "emphasized", "emphasised", "stressed", "explained", "wrote", "tweeted", "condemned",
+    "denounced", "acknowledged", "admitted", "asserted", "agreed", "reaffirmed", "blamed",
+    "called", "believes", "believe", "estimated", "predicted", "revealed", "disclosed",
+    "suggested", "reiterated", "maintained", "countered", "responded", "replied", "declared", "shared",
+)
+_VERB = r"(?P<verb>" + "|".join(REPORTING_VERBS) + r")"
+# Words between a subject and its verb: "Austin on Tuesday expressed", "Washington has accused".
+_ADVERBIAL = r"(?:(?:on|last|this|early|late)\s+\w+day\s+|(?:has|have|had|also|previously|reportedly|earlier|again|repeatedly|publicly|then|later)\s+)*"
+# A speaker noun phrase: capitalised words with connectors and role nouns
+# ("Kremlin spokesman Dmitry Peskov", "Seoul's defense ministry", "North Korea and Russia").
+_ROLE = (
+    r"spokes(?:wo)?man|spokesperson|officials?|minister|ministry|chiefs?|secretary|president|leader|envoy|"
+    r"ambassador|agency|government|media|police|military|army|navy|office|statement|sources?|authorities|"
+    r"prosecutors?|department|commander|lawmakers?|diplomats?|analysts?|experts?|sides|counterpart|"
+    r"defen[cs]e|foreign|state|security|joint|national|local|senior|top|former|deputy|vice|chief|"
+    r"news|release|report|committee|council|party|company|states|countries|nations|members|partners|allies"
+)
+_NAME_TOKEN = r"(?:[A-Z][\w.\u2019'-]*(?:[\u2019']s)?|[A-Z]{2,}|(?:" + _ROLE + r")(?:[\u2019']s)?)"
+_CONNECT = r"(?:\s+(?:of|the|and|for|between|its|their)\s+|\s+)"
+_NP = r"(?:(?:the|a|an|its|their|his|her)\s+)?" + _NAME_TOKEN + r"(?:" + _CONNECT + _NAME_TOKEN + r"){0,7}"
+PRONOUNS = {"he", "she", "they", "it", "we", "i"}
+
+QUOTE_THEN_SPEAKER_RE = re.compile(
+    r"[,.!?]?[\u201d\"]\s*,?\s+(?P<spk>" + _NP + r"|he|she|they|it)\s+" + _ADVERBIAL + _VERB + r"\b"
+)
+# An appositive between subject and verb ("China, North Korea's closest ally, has said") holds
+# no verb of its own; that keeps "On Monday, North Korea renewed ..., denouncing" unattributed.
+_APPOSITIVE = r"(?:,\s+(?![^,]*\b(?:is|are|was|were|has|have|had|\w+ed)\b)[^,]{3,60},)?"
+SPEAKER_FIRST_RE = re.compile(
+    r"^(?:[^,\u201c\"]{0,90},\s+)?(?P<spk>" + _NP + r"|He|She|They|It|We)" + _APPOSITIVE + r"\s+" + _ADVERBIAL + _VERB + r"\b"
+)
+# "…, Secretary Blinken said, “…" and "Kremlin spokesman Dmitry Peskov said: “…" anywhere.
+SPEAKER_BEFORE_QUOTE_RE = re.compile(
+    r"(?:^|,\s+)(?P<spk>" + _NP + r")\s+" + _ADVERBIAL + _VERB + r"\s*[,:]?\s*[\u201c\"]"
+)
+# "…, they said in a statement at the Seoul meeting attended by …": speaker and verb mid-sentence.
+SPEAKER_MID_RE = re.compile(r",\s+(?P<spk>he|she|they|it|" + _NP + r")\s+(?P<verb>said|added|told|says)\s+(?:in|on|at)\b")
+SPEAKER_LAST_RE = re.compile(
+    r",\s+(?P<spk>" + _NP + r"|he|she|they|it)\s+" + _ADVERBIAL + _VERB + r"\b(?:\s+(?:on|in|at|to)\b[^,.]{0,60})?[.!]?[\u201d\"]?$"
+)
+ACCORDING_TO_RE = re.compile(r"\b[Aa]ccording to (?P<spk>" + _NP + r")")
+STATEMENT_BY_RE = re.compile(
+    r"\b(?:read|said|according to)\s+(?:a|an|the)\s+(?:\w+\s+){0,2}(?:statement|release|report)\s+(?:issued\s+|released\s+)?by\s+(?P<spk>" + _NP + r")"
+)
+_ORG_WORDS = re.compile(
+    r"\b(?:ministry|agency|government|office|statement|release|department|military|army|navy|police|"
+    r"authorities|council|committee|party|company|Pentagon|Kremlin|White House|Command|sides|media|report)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.!\u2026][\"'\u201d\u2019)\]]*$|[\"\u201d\u2019]$")
+_CAPTION_WORDS = re.compile(r"\b(?:photo|pictured|file photo)\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of the sentences of `text`, whitespace trimmed, paragraph by paragraph."""
+    spans: list[tuple[int, int]] = []
+    for para in re.finditer(r"[^\n]+", text):
+        cursor = para.start()
+        for sentence in _segmenter().segment(para.group()):
+            stripped = sentence.strip()
+            if not stripped:
+                continue
+            start = text.find(stripped, cursor, para.end())
+            if start < 0:  # pysbd altered the text; never guess an offset
+                continue
+            end = start + len(stripped)
+            spans.append((start, end))
+            cursor = end
+    return spans
+
+
+def is_claim(sentence: str) -> bool:
+    """A sentence that asserts something: not a question, heading, caption or leftover."""
+    words = re.findall(r"[A-Za-z]{2,}", sentence)
+    if len(words) < 5:
+        return False
+    if sentence.rstrip("\"'\u201d\u2019) ").endswith("?"):
+        return False
+    if not _SENTENCE_END.search(sentence) and not sentence.endswith(":"):
+        return False  # headings and cut-off leftovers carry no sentence end
+    if _CAPTION_WORDS.search(sentence) and len(words) < 25 and re.search(r"\((?:L|R|C|left|right)\)|shows|provided by", sentence, re.I):
+        return False
+    return True
+
+
+_SUBJECT_RE = re.compile(r"^(?P<spk>" + _NP + r")\s+(?:\w+ed|\w+s)\b")
+
+
+def _clean_speaker(spk: str) -> str:
+    spk = spk.strip().strip(",.;:")
+    spk = re.sub(r"^(?:Asked|Speaking)\b.*?,\s+", "", spk)
+    return spk
+
+
+def is_organisation(speaker: str) -> bool:
+    return bool(_ORG_WORDS.search(speaker))
+
+
+def find_attribution(sentence: str) -> tuple[str | None, str | None]:
+    """(speaker, verb) as written in the sentence; pronouns are returned as they are."""
+    for pattern in (QUOTE_THEN_SPEAKER_RE, STATEMENT_BY_RE, SPEAKER_BEFORE_QUOTE_RE):
+        if m := pattern.search(sentence):
+            return _clean_speaker(m.group("spk")), m.groupdict().get("verb") or "said"
+    if m := SPEAKER_FIRST_RE.match(sentence):
+        return _clean_speaker(m.group("spk")), m.group("verb")
+    for pattern in (SPEAKER_LAST_RE, SPEAKER_MID_RE):
+        if m := pattern.search(sentence):
+            speaker = _clean_speaker(m.group("spk"))
+            if speaker.lower() in {"they", "it"} and (subject := _SUBJECT_RE.match(sentence)):
+                speaker = subject.group("spk")  # "The UN states ... vowed ..., they said"
+            return speaker, m.group("verb")
+    if m := ACCORDING_TO_RE.search(sentence):
+        return _clean_speaker(m.group("spk")), "according to"
+    return None, None
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def segment_article(article: dict) -> list[dict]:
+    """Claim rows of one article, in reading order."""
+    text = article["text"]
+    claims: list[dict] = []
+    last_person: str | None = None
+    last_org: str | None = None
+    previous: dict | None = None
+    previous_para = -1
+    for start, end in split_sentences(text):
+        if start < article.get("dateline_end", 0) <= end:
+            start = article["dateline_end"]  # "SEOUL, Nov. 14 (Yonhap) --" is not part of the claim
+        sentence = text[start:end]
+        para = text.count("\n\n", 0, start)
+        if not is_claim(sentence):
+            continue
+        speaker, verb = find_attribution(sentence)
+        if speaker and speaker.lower() in PRONOUNS:
+            resolved = last_org if speaker.lower() in {"it", "they"} and last_org else last_person
+            speaker = resolved if speaker.lower() not in {"we", "i"} else (previous or {}).get("speaker")
+        elif speaker:
+            if is_organisation(speaker):
+                last_org = speaker
+            else:
+                last_person = speaker
+        if speaker is None and previous and previous_para == para and sentence.startswith(("\u201c", '"')) \
+                and previous["speaker"] and previous["text"].startswith(("\u201c", '"')):
+            # A quotation that goes on in the next sentence keeps its speaker.
+            speaker, verb = previous["speaker"], previous["verb"]
+        claim = {
+            "id": content_hash(f"{article['id']}:{start}:{sentence}")[:12],
+            "article_id": article["id"],
+            "position": len(claims),
+            "text": sentence,
+            "start": start,
+            "end": end,
+            "speaker": speaker,
+            "verb": verb,
+        }
+        claims.append(claim)
+        previous, previous_para = claim, para
+    return claims
+
+
+def segment_articles(articles: list[dict]) -> list[dict]:
+    return [claim for article in articles for claim in segment_article(article)]
