@@ -1,0 +1,232 @@
+"""The `verify` command: parses arguments, calls the library, prints. No logic of its own."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from verify import cluster, pipeline, report, store
+
+app = typer.Typer(
+    help="Claim-and-source verification for news: build a corpus, then inspect sources, claims and clusters.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Piped or in CI, tables get a reading width rather than rich's 80-column fallback.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True)
+
+DEFAULT_DB = Path("reports/verify.db")
+DbOption = typer.Option(DEFAULT_DB, "--db", help="SQLite database.", dir_okay=False)
+JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+class Status(str, Enum):
+    corroborated = cluster.CORROBORATED
+    single_source = cluster.SINGLE_SOURCE
+    conflicting = cluster.CONFLICTING
+
+
+class ExportFormat(str, Enum):
+    json = "json"
+    csv = "csv"
+
+
+def fail(message: str) -> None:
+    err.print(f"verify: {message}", markup=False, highlight=False)
+    raise typer.Exit(1)
+
+
+def open_existing(db_path: Path):
+    if not db_path.exists():
+        fail(f"{db_path}: no database here; run `verify build` first")
+    return store.open_db(db_path)
+
+
+def print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def print_table(rows: list[dict], columns: list[tuple[str, str]], title: str | None = None) -> None:
+    table = Table(title=title, show_lines=False, expand=False)
+    for _, header in columns:
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if row.get(key) is None else str(row[key]) for key, _ in columns))
+    out.print(table)
+
+
+def _progress_wanted() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+@app.command()
+def build(
+    paths: Optional[list[Path]] = typer.Argument(None, help="Files or folders of articles (default: seeds/)."),
+    db: Path = DbOption,
+    out_dir: Path = typer.Option(Path("reports"), "--out", help="Folder for the HTML report."),
+    model: Optional[str] = typer.Option(None, "--model", help="sentence-transformers model name or path (default: bundled all-MiniLM-L6-v2)."),
+    threshold: float = typer.Option(cluster.DEFAULT_THRESHOLD, "--threshold", min=0.0, max=1.0,
+                                    help="Cosine similarity for two claims to share a cluster."),
+):
+    """Read articles, extract claims, cluster them, store everything and write the report."""
+    paths = paths or [Path("seeds")]
+    progress_bar = None
+    tasks: dict[str, int] = {}
+
+    def on_progress(stage: str, done: int, total: int) -> None:
+        if progress_bar is None:
+            return
+        if stage not in tasks:
+            tasks[stage] = progress_bar.add_task(stage, total=max(total, 1))
+        progress_bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+    try:
+        if _progress_wanted():
+            from rich.progress import Progress
+
+            with Progress(console=err, transient=True) as progress_bar:
+                result = pipeline.build(paths, db, out_dir, model, threshold, on_progress)
+        else:
+            result = pipeline.build(paths, db, out_dir, model, threshold, on_progress)
+    except pipeline.NothingToBuild as nothing:
+        for problem in nothing.problems:
+            err.print(f"verify: {problem}", markup=False, highlight=False)
+        fail("no usable articles found; nothing was built and the database is unchanged")
+    except RuntimeError as error:  # model that cannot be loaded, and the like
+        fail(f"{error}; the database is unchanged")
+    for problem in result.problems:
+        err.print(f"verify: skipped {problem}", markup=False, highlight=False)
+    out.print(result.summary(), markup=False, highlight=False)
+    out.print(f"database: {result.db_path}   report: {result.report_path}", markup=False, highlight=False)
+
+
+@app.command()
+def sources(db: Path = DbOption, as_json: bool = JsonOption):
+    """The articles: outlet, origin (who wrote it), date, byline."""
+    rows = store.articles(open_existing(db))
+    if as_json:
+        return print_json(rows)
+    print_table(rows, [("id", "id"), ("outlet", "outlet"), ("origin", "origin"), ("published", "published"),
+                       ("byline", "byline"), ("n_claims", "claims"), ("title", "title")])
+
+
+@app.command()
+def claims(
+    db: Path = DbOption,
+    article: Optional[str] = typer.Option(None, "--article", help="Article id (or prefix)."),
+    status: Optional[Status] = typer.Option(None, "--status", help="Status of the claim's cluster."),
+    as_json: bool = JsonOption,
+):
+    """Claims with their speaker and cluster."""
+    rows = store.claims(open_existing(db), article, status.value if status else None)
+    if as_json:
+        return print_json(rows)
+    print_table(rows, [("id", "id"), ("outlet", "outlet"), ("speaker", "speaker"), ("status", "status"),
+                       ("cluster_id", "cluster"), ("text", "text")])
+
+
+@app.command()
+def clusters(
+    db: Path = DbOption,
+    status: Optional[Status] = typer.Option(None, "--status"),
+    as_json: bool = JsonOption,
+):
+    """Clusters of claims with their status and sources."""
+    rows = store.clusters(open_existing(db), status.value if status else None)
+    if as_json:
+        return print_json(rows)
+    for row in rows:
+        row["sources_text"] = ", ".join(row["sources"])
+    print_table(rows, [("id", "id"), ("status", "status"), ("size", "claims"), ("n_articles", "articles"),
+                       ("sources_text", "sources"), ("label", "first claim")])
+
+
+@app.command()
+def show(cluster_or_claim: str = typer.Argument(..., metavar="ID"), db: Path = DbOption, as_json: bool = JsonOption):
+    """One cluster or claim (id or unique prefix), members with outlet, origin, speaker, text."""
+    database = open_existing(db)
+    try:
+        found = store.resolve_id(database, cluster_or_claim)
+    except ValueError as ambiguous:
+        fail(str(ambiguous))
+    if found is None:
+        fail(f"no cluster or claim with id '{cluster_or_claim}'")
+    kind, full_id = found
+    if kind == "claim":
+        row = store.claim(database, full_id)
+        row["cluster"] = store.cluster(database, row["cluster_id"])
+    else:
+        row = store.cluster(database, full_id)
+    if as_json:
+        return print_json({"type": kind, **row})
+    k = row["cluster"] if kind == "claim" else row
+    if kind == "claim":
+        out.print(f"claim {row['id']} in {row['title'] or row['path']} [{row['start']}:{row['end']}]", markup=False)
+        out.print(row["text"], markup=False, highlight=False)
+        out.print(f"speaker: {row['speaker'] or '-'} ({row['verb'] or '-'})\n", markup=False)
+    out.print(f"cluster {k['id']}: {k['status']}, {k['size']} claims from {', '.join(k['sources'])}", markup=False)
+    print_table(k["claims"], [("id", "claim"), ("outlet", "outlet"), ("origin", "origin"),
+                              ("speaker", "speaker"), ("text", "text")])
+
+
+@app.command()
+def search(text: str, db: Path = DbOption, as_json: bool = JsonOption,
+           limit: int = typer.Option(50, "--limit", min=1)):
+    """Full-text search over claims."""
+    rows = store.search(open_existing(db), text, limit)
+    if as_json:
+        return print_json(rows)
+    print_table(rows, [("id", "id"), ("outlet", "outlet"), ("speaker", "speaker"), ("status", "status"), ("text", "text")])
+
+
+@app.command()
+def export(
+    db: Path = DbOption,
+    fmt: ExportFormat = typer.Option(ExportFormat.json, "--format", help="json: the whole corpus; csv: one row a claim."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default: standard output)."),
+):
+    """Export articles, claims, clusters and conflicts."""
+    database = open_existing(db)
+    if fmt is ExportFormat.json:
+        text = json.dumps(store.export(database), ensure_ascii=False, indent=2) + "\n"
+    else:
+        buffer = io.StringIO()
+        fields = ["id", "article_id", "text", "speaker", "verb", "cluster_id", "status", "start", "end",
+                  "outlet", "origin", "published", "title", "path"]
+        writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(store.claims(database))
+        text = buffer.getvalue()
+    if output:
+        report.write_atomic(output, text)
+        err.print(f"wrote {output}", markup=False)
+    else:
+        sys.stdout.write(text)
+
+
+@app.command("report")
+def report_command(db: Path = DbOption, out_dir: Path = typer.Option(Path("reports"), "--out")):
+    """Write the HTML report again from the database."""
+    open_existing(db).conn.close()
+    path = report.write_report(db, out_dir / "index.html")
+    out.print(f"report: {path}", markup=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Name variants -> one canonical form, so that paraphrases naming things differently embed close.
+
+"DPRK", "N. Korea" and "Pyongyang" all become "North Korea"; "Tony Blinken" and "Antony Blinken"
+both become "Anthony Blinken"; an article's own "United Nations Command (UNC)" teaches that "UNC"
+is that body. Only the text given to the embedding model is rewritten: claims keep their words.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+
+ABBREVIATION_DEF_RE = re.compile(r"\b((?:[A-Z][\w'\u2019-]*\s+(?:of\s+(?:the\s+)?)?){1,6}[A-Z][\w'\u2019-]*)\s+\(([A-Z][A-Z0-9&.]{1,7})\)")
+
+
+@lru_cache(maxsize=1)
+def _tables() -> tuple[dict[str, str], dict[str, str]]:
+    data = json.loads(resources.files("verify.data").joinpath("aliases.json").read_text("utf-8"))
+    entity = {}
+    for canonical, variants in data["entities"].items():
+        for variant in variants:
+            entity[variant] = canonical
+    given = {}
+    for canonical, variants in data["given_names"].items():
+        if canonical.startswith("_"):
+            continue
+        for variant in variants:
+            given[variant] = canonical
+    return entity, given
+
+
+def _alias_pattern(aliases: dict[str, str]) -> re.Pattern | None:
+    if not aliases:
+        return None
+    alternatives = sorted(aliases, key=len, reverse=True)
+    # Case-sensitive: "US" the country, not "us" the pronoun; "UN", not "un-".
+    # Not when the alias starts a longer name: "the North Korea-Russia", "Washington Post".
+    return re.compile(r"(?<![\w.-])(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w-])(?!\s+[A-Z])")
+
+
+@lru_cache(maxsize=1)
+def _base_patterns() -> tuple[re.Pattern, re.Pattern, dict[str, str], dict[str, str]]:
+    entity, given = _tables()
+    given_re = re.compile(r"\b(" + "|".join(map(re.escape, sorted(given, key=len, reverse=True))) + r")(?=\s+[A-Z][a-z])")
+    return _alias_pattern(entity), given_re, entity, given
+
+
+def article_aliases(text: str) -> dict[str, str]:
+    """Abbreviations an article defines itself: "United Nations Command (UNC)" -> UNC."""
+    entity = _base_patterns()[2]
+    found = {}
+    for full, abbr in ABBREVIATION_DEF_RE.findall(text):
+        full = full.strip()
+        found[abbr] = entity.get(full, full)
+    return found
+
+
+def canonical_text(text: str, local_aliases: dict[str, str] | None = None) -> str:
+    entity_re, given_re, entity, given = _base_patterns()
+    if local_aliases:
+        local = {k: v for k, v in local_aliases.items() if k not in entity}
+        if local and (local_re := _alias_pattern(local)):
+            text = local_re.sub(lambda m: local[m.group(1)], text)
+    text = entity_re.sub(lambda m: entity[m.group(1)], text)
+    return given_re.sub(lambda m: given[m.group(1)], text)

@@ -1,0 +1,102 @@
+"""The build: files -> articles -> claims -> vectors -> clusters -> database -> report.
+
+Each stage is a plain function of its own module; this module only runs them in order, keeps
+the database write atomic and counts what happened. The CLI and the benchmarks call `build`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from verify import cluster, embed, ingest, names, report, segment, store
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+class NothingToBuild(Exception):
+    """No usable article in the inputs; the database was not touched."""
+
+    def __init__(self, problems: list[ingest.Problem]):
+        super().__init__("no usable articles found")
+        self.problems = problems
+
+
+@dataclass
+class BuildResult:
+    n_articles: int
+    n_claims: int
+    statuses: dict[str, int]
+    seconds: float
+    n_encoded: int
+    db_path: Path
+    report_path: Path | None
+    problems: list[ingest.Problem] = field(default_factory=list)
+
+    @property
+    def n_clusters(self) -> int:
+        return sum(self.statuses.values())
+
+    def summary(self) -> str:
+        by_status = ", ".join(f"{self.statuses.get(s, 0)} {s}" for s in cluster.STATUSES)
+        return (f"{self.n_articles} articles, {self.n_claims} claims, {self.n_clusters} clusters "
+                f"({by_status}) in {self.seconds:.1f}s")
+
+
+def embedding_inputs(articles: list[dict], claims: list[dict]) -> list[str]:
+    """The text each claim is embedded as: its words with entity names made canonical."""
+    local = {a["id"]: names.article_aliases(a["text"]) for a in articles}
+    return [names.canonical_text(c["text"], local[c["article_id"]]) for c in claims]
+
+
+def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | None = None,
+          model: str | None = None, threshold: float = cluster.DEFAULT_THRESHOLD,
+          progress: Progress | None = None) -> BuildResult:
+    started = time.perf_counter()
+    tick = progress or (lambda stage, done, total: None)
+
+    articles, problems = ingest.read_articles(list(paths))
+    if not articles:
+        raise NothingToBuild(problems)
+    tick("read", len(articles), len(articles))
+
+    claims = segment.segment_articles(articles)
+    tick("segment", len(claims), len(claims))
+
+    model_key = model or embed.DEFAULT_MODEL
+    texts = embedding_inputs(articles, claims)
+    encoded = 0
+    with store.atomic_database(db_path) as db:
+        cache = store.load_embeddings(db, model_key, [embed.text_hash(t) for t in texts])
+        todo = len({t for t in texts if embed.text_hash(t) not in cache})
+        done = 0
+
+        def on_batch(n: int) -> None:
+            nonlocal done
+            done += n
+            tick("embed", done, todo)
+
+        vectors, new = embed.embed_texts(texts, model, cache, on_batch)
+        store.save_embeddings(db, model_key, new)
+        encoded = len(new)
+
+        by_id = {a["id"]: a for a in articles}
+        clusters = cluster.build_clusters(claims, vectors, by_id, threshold) if claims else []
+        tick("cluster", len(clusters), len(clusters))
+
+        store.replace_corpus(db, articles, claims, clusters)
+        statuses = Counter(c["status"] for c in clusters)
+        seconds = time.perf_counter() - started
+        store.record_build(db, seconds=round(seconds, 3), model=model_key, paths=" ".join(map(str, paths)),
+                           n_articles=len(articles), n_claims=len(claims), n_clusters=len(clusters),
+                           n_encoded=encoded)
+
+    report_path = None
+    if out_dir is not None:
+        report_path = report.write_report(db_path, Path(out_dir) / "index.html")
+        tick("report", 1, 1)
+    return BuildResult(len(articles), len(claims), dict(statuses), time.perf_counter() - started,
+                       encoded, Path(db_path), report_path, problems)
