@@ -384,13 +384,16 @@ def parse_html(path: str, html: str) -> dict:
 def parse_corpus_row(path: str, row: dict, line_no: int) -> dict:
     body = row.get("text") or row.get("body")
     if not isinstance(body, str) or not body.strip():
-        raise InputError(f"row {line_no}: no 'text' or 'body'")
+        raise InputError(f"line {line_no}: no 'text' or 'body'")
     meta = {k: (str(row[k]) if row.get(k) not in (None, "") else None)
             for k in ("id", "title", "outlet", "origin", "url", "published", "byline")}
     page = clean_page(body, has_header=False)
     row_path = f"{path}#{meta['id'] or line_no}"
     meta["id"] = _content_id(path, meta["id"]) if meta["id"] else None
-    return _article_row(row_path, body, page, meta)
+    try:
+        return _article_row(row_path, body, page, meta)
+    except InputError as err:
+        raise InputError(f"line {line_no}: {err}") from None
 
 
 def _corpus_rows(path: Path, text: str):
