@@ -51,7 +51,10 @@ def fail(message: str) -> None:
 def open_existing(db_path: Path):
     if not db_path.exists():
         fail(f"{db_path}: no database here; run `verify build` first")
-    return store.open_db(db_path)
+    try:
+        return store.open_db(db_path)
+    except store.StoreError as error:
+        fail(str(error))
 
 
 def print_json(data) -> None:
@@ -104,7 +107,7 @@ def build(
         for problem in nothing.problems:
             err.print(f"verify: {problem}", markup=False, highlight=False)
         fail("no usable articles found; nothing was built and the database is unchanged")
-    except RuntimeError as error:  # model that cannot be loaded, and the like
+    except (RuntimeError, store.StoreError) as error:  # a model that cannot be loaded, a bad --db
         fail(f"{error}; the database is unchanged")
     for problem in result.problems:
         err.print(f"verify: skipped {problem}", markup=False, highlight=False)

@@ -143,11 +143,13 @@ JUNK_LINE_RE = re.compile(
 # Lines that close an article: whatever follows them is the site's, not the story's.
 END_MARKER_RE = re.compile(
     r"^(?:\(END\)|\((?:Reporting|Writing|Additional reporting) by .*|(?:Source|Sources)\s*:.*|Related (?:Posts|Articles|Stories|News).*"
-    r"|Comments?(?: -.*)?|Most (?:Popular|Read|Commented|Viewed)|MOST POPULAR|LATEST NEWS|By\.?\s+[A-Z][\w.' -]{2,60}"
+    r"|Comments?(?: -.*)?|Most (?:Popular|Read|Commented|Viewed)|MOST POPULAR|LATEST NEWS|(?-i:By\.?\s+[A-Z][\w.' -]{2,60})"
     r"|(?:\(C\)|\u00a9|Copyright).*|Payment options|Please .*comment.*)$",
     re.IGNORECASE,
 )
-_SENTENCE_END_RE = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$|[\"\u201d\u2019]$")
+# Running prose ends with a full stop (closing quotes allowed after it); headlines end bare, in a
+# quote or in a question mark: 'Kremlin says US claims are "absolutely unfounded"'.
+_SENTENCE_END_RE = re.compile(r"[.!\u2026][\"'\u201d\u2019)\]]*$")
 _ZERO_WIDTH_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 
 
@@ -174,7 +176,12 @@ def is_caption(line: str) -> bool:
 
 
 def is_junk(line: str) -> bool:
-    return bool(JUNK_LINE_RE.match(line.strip()))
+    # Chrome is short; a long sentence that happens to start "Support for ..." is story text.
+    return bool(JUNK_LINE_RE.match(line.strip())) and (_word_count(line) <= 6 or not is_prose(line))
+
+
+def is_end_marker(line: str) -> bool:
+    return bool(END_MARKER_RE.match(line)) and not is_prose(line)
 
 
 def _credit_name(line: str) -> str | None:
@@ -235,7 +242,7 @@ def clean_page(raw: str, *, has_header: bool = True) -> CleanPage:
 
     # 2. Where it ends: the first closing line (wire credits, "(END)", "Source: ...", comment
     #    boxes, "MOST POPULAR"...). Everything after belongs to the site.
-    end = next((i for i, line in enumerate(rest) if i > 0 and END_MARKER_RE.match(line)), len(rest))
+    end = next((i for i, line in enumerate(rest) if i > 0 and is_end_marker(line)), len(rest))
     body, footer = rest[:end], rest[end:]
 
     page = CleanPage(text="")
@@ -366,7 +373,9 @@ def parse_html(path: str, html: str) -> dict:
     import trafilatura
 
     doc = trafilatura.bare_extraction(
-        html, include_comments=False, include_tables=False, favor_precision=True, with_metadata=True
+        html, include_comments=False, include_tables=False, favor_precision=True, with_metadata=True,
+        # Only dates the page states (meta tags, time elements), not a year guessed from "Copyright 2024".
+        date_extraction_params={"extensive_search": False, "original_date": True},
     )
     if doc is None or not (getattr(doc, "text", None) or "").strip():
         raise InputError("no article text found in the HTML")

@@ -12,7 +12,12 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-ABBREVIATION_DEF_RE = re.compile(r"\b((?:[A-Z][\w'\u2019-]*\s+(?:of\s+(?:the\s+)?)?){1,6}[A-Z][\w'\u2019-]*)\s+\(([A-Z][A-Z0-9&.]{1,7})\)")
+# "United Nations Command (UNC)", "U.S. Forces Korea (USFK)": capitalised words (dotted ones too)
+# then the abbreviation in brackets. A sentence-initial "The" is not part of the name.
+_NAME_WORD = r"(?:(?:[A-Z]\.){2,}|[A-Z][\w'\u2019-]*)"
+ABBREVIATION_DEF_RE = re.compile(
+    r"(?<![\w.])((?:" + _NAME_WORD + r"\s+(?:of\s+(?:the\s+)?|for\s+|and\s+)?){1,6}" + _NAME_WORD + r")\s+\(([A-Z][A-Z0-9&.]{1,7})\)"
+)
 
 
 @lru_cache(maxsize=1)
@@ -22,6 +27,8 @@ def _tables() -> tuple[dict[str, str], dict[str, str]]:
     for canonical, variants in data["entities"].items():
         for variant in variants:
             entity[variant] = canonical
+            if variant.startswith("the "):  # "The PRC and Russia ..." opens a sentence
+                entity["T" + variant[1:]] = canonical
     given = {}
     for canonical, variants in data["given_names"].items():
         if canonical.startswith("_"):
@@ -51,10 +58,25 @@ def article_aliases(text: str) -> dict[str, str]:
     """Abbreviations an article defines itself: "United Nations Command (UNC)" -> UNC."""
     entity = _base_patterns()[2]
     found = {}
-    for full, abbr in ABBREVIATION_DEF_RE.findall(text):
-        full = full.strip()
-        found[abbr] = entity.get(full, full)
+    for candidate, abbr in ABBREVIATION_DEF_RE.findall(text):
+        if full := _long_form(candidate.split(), abbr):
+            found[abbr] = entity.get(full, full)
     return found
+
+
+def _long_form(words: list[str], abbr: str) -> str | None:
+    """The shortest tail of `words` that spells `abbr` (after Schwartz & Hearst, 2003): it starts
+    with the abbreviation's first letter and holds its letters in order. Drops "Troops of the" in
+    "Troops of the U.S. Forces Korea (USFK)" and a sentence-initial "The"."""
+    letters = [c.lower() for c in abbr if c.isalnum()]
+    for start in range(len(words) - 1, -1, -1):
+        phrase = " ".join(words[start:])
+        if phrase[0].lower() != letters[0]:
+            continue
+        rest = iter(phrase.lower())
+        if all(letter in rest for letter in letters):
+            return phrase
+    return None
 
 
 def canonical_text(text: str, local_aliases: dict[str, str] | None = None) -> str:

@@ -107,8 +107,8 @@ def is_claim(sentence: str) -> bool:
     words = re.findall(r"[A-Za-z]{2,}", sentence)
     if len(words) < 5:
         return False
-    if sentence.rstrip("\"'\u201d\u2019) ").endswith("?"):
-        return False
+    if sentence.rstrip("\"'\u201d\u2019) ").endswith("?") or re.search(r"\?[\"\u201d\u2019]", sentence):
+        return False  # a question, or a quoted one: '"Is this the end?" the minister asked.'
     if not _SENTENCE_END.search(sentence) and not sentence.endswith(":"):
         return False  # headings and cut-off leftovers carry no sentence end
     if _CAPTION_WORDS.search(sentence) and len(words) < 25 and re.search(r"\((?:L|R|C|left|right)\)|shows|provided by", sentence, re.I):

@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
@@ -81,12 +82,20 @@ def m002_builds(db: sqlite_utils.Database) -> None:
     )
 
 
+class StoreError(Exception):
+    """The database file cannot be used; the message names it."""
+
+
 def open_db(path: str | Path) -> sqlite_utils.Database:
     """Open (creating if needed) and bring the schema up to date."""
     conn = sqlite3.connect(str(path))
-    conn.execute("PRAGMA foreign_keys = ON")
-    db = sqlite_utils.Database(conn)
-    migrate(db)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        db = sqlite_utils.Database(conn)
+        migrate(db)
+    except sqlite3.DatabaseError as err:
+        conn.close()
+        raise StoreError(f"{path}: not a usable SQLite database ({err})") from None
     return db
 
 
@@ -113,13 +122,21 @@ def atomic_database(path: str | Path) -> Iterator[sqlite_utils.Database]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    # mkstemp makes 0600; keep the mode of the database being replaced, else the usual 0644.
+    os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644)
     try:
         work = sqlite3.connect(tmp)
         if path.exists():
             source = sqlite3.connect(str(path))
-            source.backup(work)  # consistent copy, embeddings and reviews included
-            source.close()
-        work.close()
+            try:
+                source.backup(work)  # consistent copy, embeddings and reviews included
+            except sqlite3.DatabaseError as err:
+                raise StoreError(f"{path}: not a usable SQLite database ({err})") from None
+            finally:
+                source.close()
+                work.close()
+        else:
+            work.close()
         db = open_db(tmp)
         yield db
         db.conn.commit()
@@ -200,8 +217,8 @@ def articles(db: sqlite_utils.Database) -> list[dict]:
 def claims(db: sqlite_utils.Database, article: str | None = None, status: str | None = None) -> list[dict]:
     where, params = [], []
     if article:
-        where.append("(claims.article_id = ? or claims.article_id like ?)")
-        params += [article, article + "%"]
+        where.append("substr(claims.article_id, 1, length(?)) = ?")  # a prefix, never a LIKE pattern
+        params += [article, article]
     if status:
         where.append("clusters.status = ?")
         params.append(status)
@@ -244,7 +261,7 @@ def resolve_id(db: sqlite_utils.Database, prefix: str) -> tuple[str, str] | None
     """
     hits = []
     for table in ("clusters", "claims"):
-        for row in db.query(f"select id from {table} where id = ? or id like ? limit 3", [prefix, prefix + "%"]):
+        for row in db.query(f"select id from {table} where substr(id, 1, length(?)) = ? limit 3", [prefix, prefix]):
             hits.append((table[:-1], row["id"]))
     exact = [h for h in hits if h[1] == prefix]
     if exact:

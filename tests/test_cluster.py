@@ -1,0 +1,171 @@
+"""Cluster: k-NN edges, average-linkage groups without chaining, status by independent origins."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from verify import cluster
+from verify.cluster import (CORROBORATED, SINGLE_SOURCE, build_clusters, cluster_id, group_claims,
+                            nearest_neighbour_edges, source_key, status_for)
+
+
+def unit(*rows) -> np.ndarray:
+    v = np.asarray(rows, dtype=np.float64)
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+def from_gram(gram) -> np.ndarray:
+    """Unit vectors whose pairwise cosine similarities are exactly `gram`."""
+    return np.linalg.cholesky(np.asarray(gram, dtype=np.float64)).astype(np.float32)
+
+
+def random_unit(n: int, dims: int, seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=(n, dims))
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------
+# nearest_neighbour_edges
+# ---------------------------------------------------------------------------
+
+
+def test_edges_are_ordered_pairs_above_the_floor():
+    vectors = random_unit(60, 6, seed=1)
+    edges = nearest_neighbour_edges(vectors, k=4, min_similarity=0.3)
+    assert edges, "random 6-d vectors have some neighbours above 0.3"
+    for sim, i, j in edges:
+        assert 0 <= i < j < 60
+        assert sim >= 0.3
+        assert sim == pytest.approx(float(vectors[i] @ vectors[j]), abs=1e-5)
+    assert [e[0] for e in edges] == sorted((e[0] for e in edges), reverse=True)
+    assert len({(i, j) for _, i, j in edges}) == len(edges)
+
+
+def test_edges_are_the_k_nearest_neighbours_of_each_row():
+    vectors = random_unit(50, 16, seed=2)
+    k, floor = 3, 0.0
+    sims = vectors.astype(np.float64) @ vectors.T.astype(np.float64)
+    np.fill_diagonal(sims, -np.inf)
+    expected = set()
+    for i in range(len(vectors)):
+        for j in np.argsort(-sims[i])[:k]:
+            if sims[i, j] >= floor:
+                expected.add((min(i, int(j)), max(i, int(j))))
+    got = {(i, j) for _, i, j in nearest_neighbour_edges(vectors, k=k, min_similarity=floor)}
+    assert got == expected
+
+
+def test_no_edges_for_fewer_than_two_vectors():
+    assert nearest_neighbour_edges(np.zeros((0, 4), dtype=np.float32)) == []
+    assert nearest_neighbour_edges(unit([1, 0, 0])) == []
+
+
+def test_identical_vectors_make_one_edge_of_similarity_one():
+    (edge,) = nearest_neighbour_edges(unit([1, 2, 3], [1, 2, 3]))
+    assert edge[1:] == (0, 1)
+    assert edge[0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_far_vectors_make_no_edges():
+    assert nearest_neighbour_edges(unit([1, 0, 0], [0, 1, 0], [0, 0, 1]), min_similarity=0.5) == []
+
+
+# ---------------------------------------------------------------------------
+# group_claims
+# ---------------------------------------------------------------------------
+
+
+def test_near_duplicates_grouped_far_ones_apart():
+    vectors = unit(
+        [1, 0.02, 0, 0], [1, -0.03, 0.01, 0], [1, 0, 0.02, 0.01],  # three near e1
+        [0, 1, 0.02, 0], [0.01, 1, 0, 0.03],                        # two near e2
+        [0, 0, 0, 1],                                               # alone
+    )
+    assert group_claims(vectors, threshold=0.75) == [[0, 1, 2], [3, 4], [5]]
+
+
+def test_singletons_are_included():
+    assert group_claims(unit([1, 0, 0], [0, 1, 0], [0, 0, 1])) == [[0], [1], [2]]
+    assert group_claims(unit([1, 0])) == [[0]]
+
+
+def test_average_linkage_does_not_chain():
+    # a-b 0.8, b-c 0.8, a-c 0.3: the k-NN graph at 0.75 connects all three, the groups must not.
+    vectors = from_gram([[1, 0.8, 0.3], [0.8, 1, 0.8], [0.3, 0.8, 1]])
+    edges = {(i, j) for _, i, j in nearest_neighbour_edges(vectors, min_similarity=0.75)}
+    assert edges == {(0, 1), (1, 2)}
+    groups = group_claims(vectors, threshold=0.75)
+    assert sorted(len(g) for g in groups) == [1, 2]
+    assert [0, 1, 2] not in groups
+
+
+def test_groups_merge_while_mean_similarity_stays_above_threshold():
+    # a-b 0.9, c-d 0.9, cross pairs 0.8: mean 0.8 >= 0.75, so the two pairs join.
+    gram = [[1, 0.9, 0.8, 0.8], [0.9, 1, 0.8, 0.8], [0.8, 0.8, 1, 0.9], [0.8, 0.8, 0.9, 1]]
+    assert group_claims(from_gram(gram), threshold=0.75) == [[0, 1, 2, 3]]
+    assert group_claims(from_gram(gram), threshold=0.85) == [[0, 1], [2, 3]]
+
+
+# ---------------------------------------------------------------------------
+# Status and sources
+# ---------------------------------------------------------------------------
+
+
+def test_status_for():
+    assert status_for({"Yonhap"}) == SINGLE_SOURCE
+    assert status_for({"Yonhap", "Reuters"}) == CORROBORATED
+    assert status_for(set()) == SINGLE_SOURCE
+
+
+def test_source_key_prefers_origin_then_outlet_then_unattributed():
+    assert source_key({"id": "a1", "origin": "Reuters", "outlet": "Daily Maverick"}) == "Reuters"
+    assert source_key({"id": "a1", "origin": None, "outlet": "Daily Maverick"}) == "Daily Maverick"
+    assert source_key({"id": "a1", "origin": None, "outlet": None}) == "unattributed:a1"
+    assert source_key({"id": "b2"}) == "unattributed:b2"
+
+
+def _claims(*article_ids):
+    return [{"id": f"c{i}", "article_id": a, "text": f"claim {i}"} for i, a in enumerate(article_ids)]
+
+
+def test_same_origin_twice_is_single_source():
+    articles = {"y1": {"id": "y1", "origin": "Yonhap", "outlet": "Yonhap"},
+                "y2": {"id": "y2", "origin": "Yonhap", "outlet": None}}
+    claims = _claims("y1", "y2")
+    (k,) = build_clusters(claims, unit([1, 0, 0], [1, 0.01, 0]), articles)
+    assert k["status"] == SINGLE_SOURCE
+    assert k["sources"] == ["Yonhap"]
+    assert (k["size"], k["n_articles"], k["n_origins"]) == (2, 2, 1)
+
+
+def test_two_origins_corroborate():
+    articles = {"r": {"id": "r", "origin": "Reuters", "outlet": "Daily Maverick"},
+                "y": {"id": "y", "origin": "Yonhap", "outlet": "Yonhap"},
+                "u": {"id": "u", "origin": None, "outlet": None}}
+    claims = _claims("r", "y", "u")
+    clusters = build_clusters(claims, unit([1, 0, 0], [1, 0.01, 0], [0, 0, 1]), articles)
+    assert [(k["status"], k["sources"]) for k in clusters] == [
+        (CORROBORATED, ["Reuters", "Yonhap"]),
+        (SINGLE_SOURCE, ["unattributed:u"]),
+    ]
+    assert claims[0]["cluster_id"] == claims[1]["cluster_id"] == clusters[0]["id"]
+    assert claims[2]["cluster_id"] == clusters[1]["id"]
+    assert clusters[0]["label"] == "claim 0"
+
+
+def test_unattributed_articles_are_independent_of_each_other():
+    articles = {"a": {"id": "a"}, "b": {"id": "b"}}
+    (k,) = build_clusters(_claims("a", "b"), unit([1, 0], [1, 0.01]), articles)
+    assert k["status"] == CORROBORATED
+    assert k["sources"] == ["unattributed:a", "unattributed:b"]
+
+
+def test_cluster_id_is_stable_and_order_free():
+    assert cluster_id(["b", "a"]) == cluster_id(["a", "b"])
+    assert cluster_id(["a", "b"]) != cluster_id(["a", "c"])
+    assert cluster_id(["a"]).startswith("k") and len(cluster_id(["a"])) == 12
+
+
+def test_statuses_are_the_three_of_the_contract():
+    assert cluster.STATUSES == ("corroborated", "single-source", "conflicting")

@@ -1,0 +1,255 @@
+"""The build on the seeds: clusters across outlets, rebuilds, failures, export, migrations."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+
+import pytest
+
+from conftest import GOOD_ARTICLE, SEEDS, YONHAP, YONHAP_REPRINT, open_store
+from verify import cluster, pipeline, store
+from verify.ingest import read_articles
+from verify.segment import segment_article
+
+ARTICLE_KEYS = {"id", "path", "title", "outlet", "origin", "published", "byline"}
+CLAIM_KEYS = {"id", "article_id", "text", "speaker", "cluster_id", "start", "end"}
+CLUSTER_KEYS = {"id", "status", "claim_ids", "sources"}
+CONFLICT_KEYS = {"id", "claim_ids", "kind", "score", "review", "note"}
+
+
+@pytest.fixture(scope="module")
+def claim_rows(seed_db):
+    return store.claims(seed_db)
+
+
+@pytest.fixture(scope="module")
+def clusters_by_id(seed_db):
+    return {k["id"]: k for k in store.clusters(seed_db)}
+
+
+def claims_with(claim_rows, *fragments):
+    return [c for c in claim_rows if any(f in c["text"] for f in fragments)]
+
+
+# ---------------------------------------------------------------------------
+# The seed build
+# ---------------------------------------------------------------------------
+
+
+def test_build_result(seed_build, seed_db):
+    result = seed_build["result"]
+    assert result.n_articles == 5
+    assert result.n_claims == seed_db["claims"].count > 50
+    assert result.n_clusters == seed_db["clusters"].count
+    assert set(result.statuses) <= set(cluster.STATUSES)
+    assert result.statuses.get("corroborated", 0) >= 4
+    assert result.problems == []
+    assert result.report_path == seed_build["report"] and result.report_path.is_file()
+    assert result.n_encoded == len({row["content_hash"] for row in seed_db.query("select content_hash from embeddings")})
+    assert f"{result.n_articles} articles, {result.n_claims} claims" in result.summary()
+
+
+def test_build_is_recorded(seed_build, seed_db):
+    build = store.last_build(seed_db)
+    result = seed_build["result"]
+    assert (build["n_articles"], build["n_claims"], build["n_clusters"], build["n_encoded"]) == (
+        result.n_articles, result.n_claims, result.n_clusters, result.n_encoded)
+    assert build["model"] == "all-MiniLM-L6-v2"
+
+
+@pytest.mark.parametrize("fragments, origins", [
+    (["We are deeply concerned that the PRC and Russia"], {"Reuters", "Yonhap"}),
+    (["troubled by the recent growth in military cooperation"], {"Reuters", "Yonhap"}),
+    (["The UNC was established in July 1950", "Established in 1950, the UNC"], {"Reuters", "Yonhap"}),
+    (["first visit by Secretary Blinken since the launch of the Yoon Seok-yeol government",
+      "visit to Korea is the first since the launch of the Yoon Seok-yeol government"], {None, "Dong-A Ilbo"}),
+], ids=["deeply-concerned", "troubled", "unc-1950", "blinken-first-visit"])
+def test_cross_outlet_paraphrases_share_a_corroborated_cluster(claim_rows, clusters_by_id, fragments, origins):
+    members = claims_with(claim_rows, *fragments)
+    assert len(members) == 2, [c["text"] for c in members]
+    assert {c["origin"] for c in members} == origins
+    assert members[0]["article_id"] != members[1]["article_id"]
+    assert members[0]["cluster_id"] == members[1]["cluster_id"]
+    k = clusters_by_id[members[0]["cluster_id"]]
+    assert k["status"] == "corroborated"
+    assert {c["id"] for c in members} <= set(k["claim_ids"])
+
+
+@pytest.mark.parametrize("fragment", ["6,700 containers", "17 countries"])
+def test_single_outlet_facts_stay_single_source(claim_rows, clusters_by_id, fragment):
+    (claim,) = claims_with(claim_rows, fragment)
+    k = clusters_by_id[claim["cluster_id"]]
+    assert k["status"] == "single-source"
+    assert len(k["sources"]) == 1
+
+
+def test_corroboration_needs_two_distinct_sources(seed_db, clusters_by_id, claim_rows):
+    articles = {a["id"]: a for a in store.articles(seed_db)}
+    corroborated = [k for k in clusters_by_id.values() if k["status"] == "corroborated"]
+    assert corroborated
+    for k in clusters_by_id.values():
+        members = [c for c in claim_rows if c["cluster_id"] == k["id"]]
+        keys = sorted({cluster.source_key(articles[c["article_id"]]) for c in members})
+        assert k["sources"] == keys
+        assert k["n_origins"] == len(keys)
+        assert k["status"] == ("corroborated" if len(keys) >= 2 else "single-source")
+
+
+def test_the_two_yonhap_files_alone_never_corroborate(seed_db, clusters_by_id, claim_rows):
+    yonhap_ids = {a["id"] for a in store.articles(seed_db)
+                  if os.path.basename(a["path"]) in (YONHAP, YONHAP_REPRINT)}
+    assert len(yonhap_ids) == 2
+    for k in clusters_by_id.values():
+        members = [c for c in claim_rows if c["cluster_id"] == k["id"]]
+        if {c["article_id"] for c in members} <= yonhap_ids:
+            assert k["status"] == "single-source", [c["text"] for c in members]
+        if k["status"] == "corroborated":
+            assert len(set(k["sources"])) >= 2
+
+
+# ---------------------------------------------------------------------------
+# Rebuilds and failures
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def db_copy(seed_build, tmp_path):
+    """A copy of the seed database alone in its own folder."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    path = folder / "verify.db"
+    shutil.copyfile(seed_build["db"], path)
+    return path
+
+
+def _export(db_path):
+    db = open_store(db_path)
+    try:
+        return store.export(db)
+    finally:
+        db.conn.close()
+
+
+def test_rebuild_encodes_nothing_and_keeps_cluster_ids(db_copy, seed_export):
+    result = pipeline.build([SEEDS], db_copy, None)
+    assert result.n_encoded == 0
+    assert result.report_path is None
+    after = _export(db_copy)
+    assert sorted(k["id"] for k in after["clusters"]) == sorted(k["id"] for k in seed_export["clusters"])
+    assert after == seed_export
+
+
+def test_rebuild_with_one_new_article_encodes_only_its_claims(db_copy, make_file, seed_export):
+    extra = make_file("extra.txt", GOOD_ARTICLE)
+    (article,), _ = read_articles([extra])
+    new_claims = segment_article(article)
+    new_texts = pipeline.embedding_inputs([article], new_claims)
+    assert len(new_claims) == 3
+    result = pipeline.build([SEEDS, extra], db_copy, None)
+    assert result.n_articles == 6
+    assert result.n_claims == len(seed_export["claims"]) + 3
+    assert result.n_encoded == len(set(new_texts)) == 3
+    ids_before = {k["id"] for k in seed_export["clusters"]}
+    ids_after = {k["id"] for k in _export(db_copy)["clusters"]}
+    assert ids_before < ids_after  # an unrelated story leaves every seed cluster as it was
+
+
+def test_failing_builds_leave_the_database_as_it_was(db_copy, tmp_path, make_file):
+    before_bytes = db_copy.read_bytes()
+    before_export = _export(db_copy)
+    before_files = sorted(os.listdir(db_copy.parent))
+    out_dir = tmp_path / "out"
+
+    empty = tmp_path / "empty-folder"
+    empty.mkdir()
+    bad = make_file("korean.txt", "북한은 미사일을 발사했다.".encode("cp949"))
+    with pytest.raises(pipeline.NothingToBuild) as nothing:
+        pipeline.build([empty, bad], db_copy, out_dir)
+    assert sorted(p.path for p in nothing.value.problems) == sorted([str(empty), str(bad)])
+
+    with pytest.raises(RuntimeError) as failure:
+        pipeline.build([SEEDS], db_copy, out_dir, model=str(tmp_path / "no-such-model"))
+    assert "no-such-model" in str(failure.value)
+
+    assert db_copy.read_bytes() == before_bytes
+    assert sorted(os.listdir(db_copy.parent)) == before_files == ["verify.db"]
+    assert not out_dir.exists()
+    assert _export(db_copy) == before_export
+
+
+def test_nothing_to_build_does_not_create_a_database(tmp_path, make_file):
+    bad = make_file("empty.txt", b"")
+    db_path = tmp_path / "new" / "verify.db"
+    with pytest.raises(pipeline.NothingToBuild):
+        pipeline.build([bad], db_path, None)
+    assert not db_path.exists()
+
+
+def test_rebuild_keeps_the_database_file_mode(db_copy):
+    os.chmod(db_copy, 0o644)
+    pipeline.build([SEEDS], db_copy, None)
+    assert stat.S_IMODE(os.stat(db_copy).st_mode) == 0o644
+
+
+# ---------------------------------------------------------------------------
+# Export contract and migrations
+# ---------------------------------------------------------------------------
+
+
+def test_export_matches_the_contract(seed_export):
+    assert set(seed_export) == {"articles", "claims", "clusters", "conflicts"}
+    assert len(seed_export["articles"]) == 5
+    for a in seed_export["articles"]:
+        assert set(a) == ARTICLE_KEYS
+    for c in seed_export["claims"]:
+        assert set(c) == CLAIM_KEYS
+        assert isinstance(c["start"], int) and isinstance(c["end"], int) and c["start"] < c["end"]
+    for k in seed_export["clusters"]:
+        assert set(k) == CLUSTER_KEYS
+        assert k["status"] in {"corroborated", "single-source", "conflicting"}
+        assert isinstance(k["sources"], list) and k["sources"]
+        assert k["claim_ids"]
+    for x in seed_export["conflicts"]:
+        assert set(x) == CONFLICT_KEYS
+        assert len(x["claim_ids"]) == 2
+        assert x["review"] in {"pending", "confirmed", "dismissed"}
+
+
+def test_export_every_claim_in_exactly_one_cluster(seed_export):
+    claim_ids = [c["id"] for c in seed_export["claims"]]
+    listed = [cid for k in seed_export["clusters"] for cid in k["claim_ids"]]
+    assert sorted(listed) == sorted(claim_ids)
+    assert len(set(listed)) == len(listed)
+    owner = {cid: k["id"] for k in seed_export["clusters"] for cid in k["claim_ids"]}
+    for c in seed_export["claims"]:
+        assert owner[c["id"]] == c["cluster_id"]
+    article_ids = {a["id"] for a in seed_export["articles"]}
+    assert {c["article_id"] for c in seed_export["claims"]} == article_ids
+
+
+def test_export_unattributed_source_names_the_article(seed_export):
+    blinken = [a for a in seed_export["articles"] if a["origin"] is None and a["outlet"] is None]
+    assert len(blinken) == 1
+    keys = {s for k in seed_export["clusters"] for s in k["sources"]}
+    assert f"unattributed:{blinken[0]['id']}" in keys
+
+
+def test_migrations_are_applied_once(tmp_path):
+    path = tmp_path / "m.db"
+    for _ in range(3):
+        db = open_store(path)
+        db.conn.close()
+    db = open_store(path)
+    names = [row["name"] for row in db.query("select name from _verify_migrations order by name")]
+    db.conn.close()
+    assert names == sorted(fn.__name__ for fn in store.MIGRATIONS) == ["m001_initial", "m002_builds"]
+
+
+def test_seed_db_has_the_documented_tables(seed_db):
+    tables = set(seed_db.table_names())
+    assert {"articles", "claims", "claims_fts", "clusters", "embeddings", "conflicts", "reviews", "builds",
+            "_verify_migrations"} <= tables
+    names = [row["name"] for row in seed_db.query("select name from _verify_migrations")]
+    assert sorted(names) == ["m001_initial", "m002_builds"]

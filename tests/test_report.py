@@ -1,0 +1,144 @@
+"""The HTML report: one self-contained file, all corpus text escaped."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from conftest import open_store
+from verify import pipeline, report, store
+
+EXTERNAL = re.compile(r"""(?:src|href|action|srcset)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+def seed_html(seed_build):
+    return seed_build["report"].read_text(encoding="utf-8")
+
+
+def test_seed_report_is_one_self_contained_file(seed_build, seed_html):
+    files = sorted(p.name for p in seed_build["out"].iterdir())
+    assert files == ["index.html"]
+    assert seed_html.startswith("<!doctype html>")
+    assert seed_html.rstrip().endswith("</html>")
+    assert not EXTERNAL.search(seed_html)
+    assert "http://" not in seed_html and "https://" not in seed_html
+    assert not re.search(r"<link\b", seed_html, re.I)
+    assert not re.search(r"<script\b", seed_html, re.I)
+    assert not re.search(r"@import|url\(", seed_html, re.I)
+    assert "<style>" in seed_html
+
+
+def test_seed_report_shows_the_corpus(seed_db, seed_html):
+    articles = store.articles(seed_db)
+    clusters = store.clusters(seed_db)
+    assert f"{len(articles)} articles" in seed_html
+    for status in ("corroborated", "single-source"):
+        n = sum(1 for k in clusters if k["status"] == status)
+        assert seed_html.count(f'<article class="cluster {status}"') == n
+    for a in articles:
+        assert f'id="article-{a["id"]}"' in seed_html
+    # Every internal link points at something in the page.
+    targets = set(re.findall(r'id="([^"]+)"', seed_html))
+    for anchor in re.findall(r'href="#([^"]+)"', seed_html):
+        assert anchor in targets
+
+
+def test_seed_report_is_readable_by_others(seed_build):
+    assert seed_build["report"].stat().st_mode & 0o044 == 0o044
+
+
+def test_report_command_rewrites_it(seed_build, tmp_path):
+    path = report.write_report(seed_build["db"], tmp_path / "again" / "index.html")
+    assert path.read_text(encoding="utf-8").count('<article class="cluster') == \
+        seed_build["report"].read_text(encoding="utf-8").count('<article class="cluster')
+    assert sorted(p.name for p in path.parent.iterdir()) == ["index.html"]
+
+
+HOSTILE_TXT = (
+    "<b>Hostile</b> headline about a scripted test story\n"
+    "Officials said the attackers tried to run <script>alert(1)</script> inside the page of the ministry on Tuesday.\n"
+    "The security team found an image tag <img src=x onerror=alert(1)> hidden in a comment field of the site.\n"
+    "Investigators said a link labelled javascript:alert(1) was also posted in the forum of the agency last week.\n"
+)
+HOSTILE_ROW = {
+    "id": "<script>id</script>",
+    "title": "<i onmouseover=alert(2)>Row title</i>",
+    "outlet": "<svg onload=alert(3)>",
+    "byline": "<u>Mallory</u>",
+    "text": "Researchers said the attackers posted <iframe src=javascript:alert(4)></iframe> on the agency site.",
+}
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    base = tmp_path_factory.mktemp("hostile")
+    folder = base / "in"
+    folder.mkdir()
+    (folder / "hostile.txt").write_text(HOSTILE_TXT, encoding="utf-8")
+    (folder / "rows.jsonl").write_text(json.dumps(HOSTILE_ROW) + "\n", encoding="utf-8")
+    result = pipeline.build([folder], base / "verify.db", base / "out")
+    db = open_store(base / "verify.db")
+    claims = store.claims(db)
+    articles = store.articles(db)
+    db.conn.close()
+    return {"result": result, "html": result.report_path.read_text(encoding="utf-8"), "claims": claims,
+            "articles": articles}
+
+
+def test_hostile_corpus_is_built(hostile):
+    assert hostile["result"].n_articles == 2
+    texts = " ".join(c["text"] for c in hostile["claims"])
+    assert "<script>alert(1)</script>" in texts  # the claims keep their words...
+    assert "<img src=x onerror=alert(1)>" in texts
+    titles = {a["title"] for a in hostile["articles"]}
+    assert titles == {"<b>Hostile</b> headline about a scripted test story", HOSTILE_ROW["title"]}
+
+
+@pytest.mark.parametrize("raw", [
+    "<script>alert", "<script>id", "<img src=x", "<b>Hostile", "<i onmouseover", "<svg onload", "<u>Mallory",
+    "<iframe", "onerror=alert(1)>",
+])
+def test_hostile_markup_never_appears_unescaped(hostile, raw):
+    assert raw not in hostile["html"]
+
+
+@pytest.mark.parametrize("escaped", [
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "&lt;img src=x onerror=alert(1)&gt;",
+    "&lt;b&gt;Hostile&lt;/b&gt; headline about a scripted test story",
+    "&lt;iframe src=javascript:alert(4)&gt;&lt;/iframe&gt;",
+])
+def test_hostile_markup_is_shown_escaped(hostile, escaped):
+    assert escaped in hostile["html"]
+
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, attrs))
+
+
+def _tags(html: str):
+    parser = _Tags()
+    parser.feed(html)
+    return parser.tags
+
+
+def test_hostile_report_has_only_template_tags(hostile, seed_html):
+    tags = _tags(hostile["html"])
+    names = {tag for tag, _ in tags}
+    assert names <= {tag for tag, _ in _tags(seed_html)}  # nothing the template does not write itself
+    assert not names & {"script", "img", "iframe", "svg", "i", "u", "object", "embed"}
+    for tag, attrs in tags:
+        for name, value in attrs:
+            assert not name.startswith("on"), (tag, name, value)
+            if name in ("href", "src"):
+                assert (value or "").startswith("#"), (tag, name, value)
+    assert "javascript:alert(1)" in hostile["html"]  # shown as text only
