@@ -150,6 +150,7 @@ END_MARKER_RE = re.compile(
 # Running prose ends with a full stop (closing quotes allowed after it); headlines end bare, in a
 # quote or in a question mark: 'Kremlin says US claims are "absolutely unfounded"'.
 _SENTENCE_END_RE = re.compile(r"[.!\u2026][\"'\u201d\u2019)\]]*$")
+_ANY_SENTENCE_END_RE = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
 _ZERO_WIDTH_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 
 
@@ -280,14 +281,15 @@ def clean_page(raw: str, *, has_header: bool = True) -> CleanPage:
     # Body: keep prose; drop junk, captions and short leftovers (tags, headings).
     kept: list[str] = []
     for line in body:
-        if is_junk(line) or (is_caption(line) and not is_prose(line)):
+        ends_sentence = bool(_ANY_SENTENCE_END_RE.search(line))
+        if is_junk(line) or (is_caption(line) and not ends_sentence):
             chrome.append(line)
             continue
         if m := SOURCE_LINE_RE.match(line):
             page.origin = page.origin or canonical_outlet(m.group("name"))
             continue
-        if _word_count(line) < 8 and not is_prose(line):
-            chrome.append(line)
+        if _word_count(line) < 8 and not ends_sentence:
+            chrome.append(line)  # tags, headings, leftovers; "The story is a hoax." stays
             continue
         if credit := _credit_name(line):
             # "... it added. (Yonhap)": the credit names the origin and is not story text.
