@@ -1,0 +1,533 @@
+"""Conflicts: pairs of claims that cannot both be true, each with its kind and the words that say so.
+
+Two layers, both offline and explainable:
+
+* `relate(a, b, similarity)` compares two statements: a denial of what the other asserts, a
+  negated or reversed predicate (will close / has no plans to close; rose / fell; arrested /
+  remains at large), different numbers for the same counted thing, different dates or places
+  for the same event, opposite verdicts (rigged / free and fair). It answers one of
+  corroborates | conflicts | related | unrelated, with cue words for each side.
+  `verify compare`, `verify check` and the FNC-1 benchmark use it as it is.
+
+* `find_conflicts(articles, claims, vectors, ...)` finds the pairs worth comparing in a corpus
+  without comparing all pairs: nearest neighbours in embedding space, plus, for denials, what
+  the denial refers to. "All such statements are absolutely unfounded" is far in embedding space
+  from the accusation it answers; its context ("Asked about Austin's comment, ...") names whose
+  statements, and the speaker's party (Peskov -> the Kremlin -> Russia) says who is denying.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from verify import names
+
+# Similarity bands (cosine, all-MiniLM-L6-v2 on canonical text).
+CORROBORATE = 0.75  # the clustering threshold: the same statement
+SAME_EVENT = 0.62   # close enough that differing numbers, dates or places contradict
+RELATED = 0.40      # about the same thing
+NEAR_IDENTICAL = 0.82  # one statement, told with or without a negation
+MAX_DENIAL_TARGETS = 3
+
+KINDS = ("denial", "negation", "quantity", "date", "place", "verdict")
+
+# ---------------------------------------------------------------------------
+# Cue lexicons
+# ---------------------------------------------------------------------------
+
+DENIAL_RE = re.compile(
+    r"\b(den(?:y|ies|ied|ying|ial)|reject(?:s|ed|ing)?|refut(?:e|es|ed|ing)|rebuff(?:s|ed)?|dismiss(?:es|ed)? (?:the |such |these |those )?(?:claims?|reports?|allegations?|accusations?)"
+    r"|unfounded|baseless|groundless|untrue|not true|false(?:ly)?|fabricat(?:ed|ion|ions)|lies|lying|nonsense|absurd|ridiculous"
+    r"|slander(?:ous)?|smear|hoax|fake|debunk(?:ed|s)?|no evidence|disinformation|misinformation|not substantiated|unsubstantiated"
+    r"|categorically|never happened|made up|satir(?:e|ical)|not real|rumou?rs? (?:are|were|is|was) (?:false|untrue|wrong))\b",
+    re.IGNORECASE,
+)
+COMPLIANCE_RE = re.compile(
+    r"\b(compl(?:y|ies|ying|ied|iance)|abid(?:e|es|ing|ed) by|adher(?:e|es|ing|ed) to|fulfil(?:l|ls|ling|led)?|honou?r(?:s|ing|ed)?)\b"
+    r"[^.;]{0,50}?\b(obligations?|resolutions?|sanctions|law|laws|rules|commitments?|treaty|agreements?)\b",
+    re.IGNORECASE,
+)
+VIOLATION_RE = re.compile(
+    r"\b(evad(?:e|es|ing|ed)|evasion|violat(?:e|es|ing|ed|ion|ions)|breach(?:es|ed|ing)?|circumvent(?:s|ed|ing)?|"
+    r"flout(?:s|ed|ing)?|defy(?:ing)?|defied|bust(?:ing)?|illicit|illegal|helping|supplying|providing|shipped|supplied)\b",
+    re.IGNORECASE,
+)
+ANAPHORIC_OBJECT_RE = re.compile(
+    r"\b(?:such|these|those|the|this|that|all such|all these|similar)\s+(?:new\s+)?(statements?|allegations?|accusations?|claims?|reports?|charges?|remarks?|comments?|assertions?|suggestions?)\b",
+    re.IGNORECASE,
+)
+ASKED_ABOUT_RE = re.compile(
+    r"\b(?:asked about|responding to|in response to|reacting to|commenting on)\s+(?P<who>(?:[A-Z][\w.'\u2019-]*\s+){0,3}[A-Z][\w'\u2019-]*?)(?:[\u2019']s?)?\s+(?:comments?|remarks?|statements?|accusations?|allegations?|claims?|words)",
+    re.IGNORECASE,
+)
+NEGATION_RE = re.compile(
+    r"\b(not|no|never|n't|none|nobody|nothing|neither|nor|without|cannot|no longer|has yet to|have yet to|refused to|failed to)\b|n\u2019t\b|n't\b",
+    re.IGNORECASE,
+)
+HEDGE_RE = re.compile(
+    r"\b(reportedly|allegedly|alleged|claims?|claimed|rumou?rs?|unconfirmed|unverified|may|might|could|possibly|apparently|"
+    r"believed to|said to|appears? to|according to|purported(?:ly)?|suspected|speculat\w+|if true)\b",
+    re.IGNORECASE,
+)
+# Opposite predicates: the same event told two incompatible ways.
+POLARITY_PAIRS = [
+    (r"ris(?:e|es|en|ing)|rose|increas(?:e|ed|es|ing)|gain(?:s|ed)?|grew|grow(?:s|n|ing)?|up\b|climb(?:s|ed)?|jump(?:s|ed)?|surg(?:e|ed|es)",
+     r"f(?:a|e)ll(?:s|en|ing)?|drop(?:s|ped|ping)?|declin(?:e|ed|es|ing)|decreas(?:e|ed|es|ing)|down\b|shr(?:ank|ink|inks|unk)|slump(?:s|ed)?|plung(?:e|ed|es)"),
+    (r"arrest(?:ed)?|detain(?:ed)?|captured|in custody|caught|apprehended",
+     r"at large|escaped|on the run|fled|released|freed|evaded capture"),
+    (r"alive|survived|surviv(?:es|ing)|rescued",
+     r"dead|died|killed|death|perished|body (?:was )?found"),
+    (r"will close|to close|closing|shut(?:ting)? down|will shut",
+     r"no plans? to close|remain open|stay open|not (?:be )?clos(?:e|ing)|keep(?:s|ing)? open"),
+    (r"\bwon\b|\bwins?\b|victory|victorious", r"\blost\b|\bloses?\b|defeat(?:ed)?|conceded"),
+    (r"approv(?:e|ed|es)|passed|adopted|signed into law", r"vetoed|blocked|struck down|voted down|failed to pass"),
+    (r"confirm(?:s|ed)?", r"den(?:y|ies|ied)"),
+    (r"resign(?:s|ed)?|stepp(?:ed|ing) down|quit", r"remain(?:s|ed)? in (?:office|post)|refus(?:es|ed) to (?:resign|step down)"),
+]
+VERDICT_PAIRS = [
+    (r"rigged|fraudulent|stolen|unfair|sham|illegitimate|manipulated|not free|neither free nor fair",
+     r"free and fair|credible|legitimate|transparent|fair and transparent|clean"),
+    (r"guilty|convicted", r"acquitted|not guilty|cleared|exonerated"),
+    (r"authentic|genuine|real", r"fake|forged|doctored|fabricated|hoax"),
+]
+# Words that make two statements about different subjects even when they look alike.
+CONTRAST_SETS = [
+    {"exports", "imports"}, {"export", "import"}, {"minister", "deputy minister", "vice minister"},
+    {"revenue", "profit"}, {"q1", "q2", "q3", "q4"}, {"first quarter", "second quarter", "third quarter", "fourth quarter"},
+    {"forecast", "reported"}, {"men", "women"}, {"adults", "children"}, {"injured", "killed"}, {"wounded", "killed"},
+    {"north", "south"}, {"upper house", "lower house"}, {"senate", "house"},
+]
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                 "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "twenty": 20, "hundred": 100, "thousand": 1000}
+_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+QUANTITY_RE = re.compile(
+    r"(?<![\w.])(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?|" + "|".join(_NUMBER_WORDS) + r")(?![\w.,]*\w)(?<!\d(?:st|nd|rd|th))"
+    r"(?:\s*(?P<scale>thousand|million|billion|trillion))?\s*(?P<unit>%|percent|per cent|[a-z]+(?:\s+[a-z]+)?)?",
+    re.IGNORECASE,
+)
+MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+DATE_RE = re.compile(
+    r"\b(?:(?P<month>" + MONTHS + r")\.?\s+(?P<day>\d{1,2})\b(?:,?\s+(?P<year1>(?:19|20)\d\d))?"
+    r"|(?P<day2>\d{1,2})\s+(?P<month2>" + MONTHS + r")\b(?:\s+(?P<year2>(?:19|20)\d\d))?"
+    r"|(?:in\s+)?(?P<month3>" + MONTHS + r")\s+(?P<year3>(?:19|20)\d\d)"
+    r"|(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+    r"|\bin\s+(?P<year4>(?:19|20)\d\d)\b)",
+)
+PLACE_RE = re.compile(r"\b(?:in|at|near|from)\s+(?P<place>(?:[A-Z][a-z]+(?:[\s-][A-Z][a-z]+){0,2}))")
+_STOP_UNITS = {"the", "a", "an", "and", "or", "of", "in", "on", "at", "to", "for", "by", "with", "from", "as", "was", "were",
+               "is", "are", "has", "have", "had", "that", "this", "its", "their", "his", "her", "after", "before", "since"}
+
+
+@dataclass
+class Quantity:
+    value: float
+    unit: str
+    text: str
+
+
+@dataclass
+class Analysis:
+    text: str
+    denial: list[str] = field(default_factory=list)
+    compliance: list[str] = field(default_factory=list)
+    violation: list[str] = field(default_factory=list)
+    negation: list[str] = field(default_factory=list)
+    hedges: list[str] = field(default_factory=list)
+    quantities: list[Quantity] = field(default_factory=list)
+    dates: list[dict] = field(default_factory=list)
+    places: set[str] = field(default_factory=set)
+    entities: set[str] = field(default_factory=set)
+    lower: str = ""
+
+
+def _number(token: str) -> float | None:
+    token = token.lower().replace(",", "")
+    if token in _NUMBER_WORDS:
+        return float(_NUMBER_WORDS[token])
+    try:
+        return float(token)
+    except ValueError:
+        return None
+
+
+def _quantities(text: str) -> list[Quantity]:
+    found = []
+    for m in QUANTITY_RE.finditer(text):
+        value = _number(m.group("num"))
+        if value is None:
+            continue
+        if m.group("scale"):
+            value *= _SCALE[m.group("scale").lower()]
+        unit = (m.group("unit") or "").lower().strip()
+        if unit in ("percent", "per cent"):
+            unit = "%"
+        words = [w for w in unit.split() if w not in _STOP_UNITS]
+        unit = words[0] if words else ""
+        if not unit or (1900 <= value <= 2100 and float(value).is_integer() and unit not in {"%", "people", "troops"}):
+            continue  # a bare number or a year says nothing countable
+        found.append(Quantity(value, unit.rstrip("s") if unit != "%" else unit, m.group(0).strip()))
+    return found
+
+
+def _dates(text: str) -> list[dict]:
+    dates = []
+    for m in DATE_RE.finditer(text):
+        g = m.groupdict()
+        month = (g["month"] or g["month2"] or g["month3"] or "")[:3].lower() or None
+        day = g["day"] or g["day2"]
+        year = g["year1"] or g["year2"] or g["year3"] or g["year4"]
+        dates.append({"month": month, "day": int(day) if day else None, "year": int(year) if year else None,
+                      "weekday": (g["weekday"] or "").lower() or None, "text": m.group(0)})
+    return dates
+
+
+
+def _known_places() -> dict[str, str]:
+    """Place name -> canonical entity, from the entity gazetteer (countries, capitals)."""
+    entity, _ = names._tables()
+    places = {canonical: canonical for canonical in entity.values()}
+    places.update(entity)
+    return places
+
+
+_ENTITY_NAMES: list[str] | None = None
+
+
+def entities_in(text: str) -> set[str]:
+    """Canonical entities named in `text` ("Pyongyang" and "DPRK" both give North Korea)."""
+    global _ENTITY_NAMES
+    if _ENTITY_NAMES is None:
+        entity, _ = names._tables()
+        _ENTITY_NAMES = sorted(set(entity.values()), key=len, reverse=True)
+    canonical = names.canonical_text(text)
+    return {name for name in _ENTITY_NAMES if re.search(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", canonical)}
+
+
+def analyse(text: str) -> Analysis:
+    places = _known_places()
+    return Analysis(
+        text=text,
+        denial=[m.group(0) for m in DENIAL_RE.finditer(text)],
+        compliance=[m.group(0) for m in COMPLIANCE_RE.finditer(text)],
+        violation=[m.group(0) for m in VIOLATION_RE.finditer(text)],
+        negation=[m.group(0) for m in NEGATION_RE.finditer(re.sub(r"\bnot only\b", "", text, flags=re.IGNORECASE))],
+        hedges=[m.group(0) for m in HEDGE_RE.finditer(text)],
+        quantities=_quantities(text),
+        dates=_dates(text),
+        places={places[m.group("place")] for m in PLACE_RE.finditer(text) if m.group("place") in places},
+        entities=entities_in(text),
+        lower=text.lower(),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Comparing two statements
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Relation:
+    relation: str  # corroborates | conflicts | related | unrelated
+    kind: str | None
+    score: float
+    explanation: str
+    cues: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"relation": self.relation, "kind": self.kind, "score": round(self.score, 3),
+                "explanation": self.explanation, "cues": self.cues}
+
+
+def _contrasting(a: Analysis, b: Analysis) -> str | None:
+    """A word pair showing the two statements are about different subjects."""
+    for group in CONTRAST_SETS:
+        in_a = {w for w in group if re.search(r"\b" + re.escape(w) + r"\b", a.lower)}
+        in_b = {w for w in group if re.search(r"\b" + re.escape(w) + r"\b", b.lower)}
+        if in_a and in_b and not (in_a & in_b):
+            return f"{sorted(in_a)[0]} / {sorted(in_b)[0]}"
+    return None
+
+
+def _date_clash(a: Analysis, b: Analysis) -> tuple[str, str] | None:
+    """Dates given for the same event that cannot both hold (compared at the finer shared grain)."""
+    for da in a.dates:
+        for db in b.dates:
+            for key in ("year", "month", "day", "weekday"):
+                if da[key] and db[key] and da[key] != db[key]:
+                    # "July 1950" vs "1950": compatible; "July" vs "August", 1950 vs 1953: not.
+                    if key == "day" and da["month"] != db["month"]:
+                        continue
+                    return da["text"], db["text"]
+    return None
+
+
+def _quantity_clash(a: Analysis, b: Analysis) -> tuple[Quantity, Quantity] | None:
+    for qa in a.quantities:
+        for qb in b.quantities:
+            if qa.unit == qb.unit and qa.value != qb.value:
+                big, small = max(qa.value, qb.value), min(qa.value, qb.value)
+                if big > 0 and (big - small) / big > 0.1:
+                    return qa, qb
+    return None
+
+
+def _first(patterns: str, text: str) -> str | None:
+    m = re.search(r"\b(?:" + patterns + r")", text, re.IGNORECASE)
+    return m.group(0) if m else None
+
+
+def relate(a: str | Analysis, b: str | Analysis, similarity: float) -> Relation:
+    """How statement `b` stands to statement `a`, given their embedding similarity."""
+    a = a if isinstance(a, Analysis) else analyse(a)
+    b = b if isinstance(b, Analysis) else analyse(b)
+    if similarity < RELATED:
+        return Relation("unrelated", None, similarity, "not about the same thing")
+    contrast = _contrasting(a, b)
+
+    # Denial: one side rejects what the other asserts.
+    for x, y, flip in ((a, b, False), (b, a, True)):
+        if x.denial and not y.denial:
+            cues = {"a": y.violation[:3] or [], "b": x.denial[:3]} if flip else {"a": x.denial[:3], "b": y.violation[:3] or []}
+            return Relation("conflicts", "denial", similarity,
+                            f"one side rejects what the other asserts ({', '.join(x.denial[:3])})", cues)
+        if x.compliance and y.violation and not y.compliance:
+            cues = {"a": y.violation[:3], "b": x.compliance[:2]} if flip else {"a": x.compliance[:2], "b": y.violation[:3]}
+            return Relation("conflicts", "denial", similarity,
+                            f"one side says it complies ({x.compliance[0]}) where the other says it {y.violation[0]}", cues)
+
+    if similarity >= SAME_EVENT and not contrast:
+        # Opposite verdicts and predicates.
+        for kind, pairs in (("verdict", VERDICT_PAIRS), ("negation", POLARITY_PAIRS)):
+            for left, right in pairs:
+                for x, y, flip in ((a, b, False), (b, a, True)):
+                    cue_x, cue_y = _first(left, x.text), _first(right, y.text)
+                    if cue_x and cue_y and not _first(right, x.text) and not _first(left, y.text):
+                        cues = {"a": [cue_y], "b": [cue_x]} if flip else {"a": [cue_x], "b": [cue_y]}
+                        return Relation("conflicts", kind, similarity, f"“{cue_x}” against “{cue_y}”", cues)
+        # Negation: one side negates what the other affirms.
+        # Only for near-identical statements: "X will attend" / "X will not attend". Looser pairs
+        # carry negations about other things ("has nothing to do with the UN").
+        if bool(a.negation) != bool(b.negation) and similarity >= NEAR_IDENTICAL:
+            negated = a if a.negation else b
+            cues = {"a": a.negation[:3], "b": b.negation[:3]}
+            return Relation("conflicts", "negation", similarity, f"one side negates the other ({', '.join(negated.negation[:3])})", cues)
+        clash_q = _quantity_clash(a, b)
+        clash_d = _date_clash(a, b)
+        if clash_q and not clash_d:
+            qa, qb = clash_q
+            return Relation("conflicts", "quantity", similarity, f"{qa.text} against {qb.text} ({qa.unit})",
+                            {"a": [qa.text], "b": [qb.text]})
+        if clash_d and not clash_q and similarity >= 0.80:
+            return Relation("conflicts", "date", similarity, f"{clash_d[0]} against {clash_d[1]}",
+                            {"a": [clash_d[0]], "b": [clash_d[1]]})
+        if a.places and b.places and not (a.places & b.places) and not clash_q and not clash_d and similarity >= 0.80:
+            pa, pb = sorted(a.places)[0], sorted(b.places)[0]
+            return Relation("conflicts", "place", similarity, f"{pa} against {pb}", {"a": [pa], "b": [pb]})
+
+    if similarity >= CORROBORATE and not contrast:
+        return Relation("corroborates", None, similarity, "says the same thing")
+    why = f"about the same thing; different subjects ({contrast})" if contrast else "about the same thing"
+    return Relation("related", None, similarity, why)
+
+
+# ---------------------------------------------------------------------------
+# Who speaks for whom
+# ---------------------------------------------------------------------------
+
+
+def speaker_parties(articles: dict[str, dict], claims: list[dict]) -> dict[str, set[str]]:
+    """claim id -> the parties its speaker stands for (Peskov -> Kremlin -> Russia).
+
+    A bare surname ("Austin said") takes the party of the fullest mention of that surname in
+    the corpus ("U.S. Defense Secretary Lloyd Austin").
+    """
+    by_surname: dict[str, set[str]] = {}
+    for c in claims:
+        speaker = c.get("speaker") or ""
+        parties = entities_in(speaker)
+        surname = speaker.split()[-1] if speaker.split() else ""
+        if parties and surname[:1].isupper():
+            by_surname.setdefault(surname, set()).update(parties)
+    result = {}
+    for c in claims:
+        speaker = c.get("speaker") or ""
+        parties = entities_in(speaker)
+        if not parties and speaker.split():
+            parties = by_surname.get(speaker.split()[-1], set())
+        result[c["id"]] = parties
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Corpus search for conflicts
+# ---------------------------------------------------------------------------
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+
+
+def pair_key(text_a: str, text_b: str) -> str:
+    """Identity of a conflict by the content of its two claims, whatever their row ids."""
+    return hashlib.sha256("|".join(sorted((text_key(text_a), text_key(text_b)))).encode()).hexdigest()
+
+
+def _denial_referents(claim: dict, article_claims: list[dict]) -> list[dict]:
+    """The claims a denial answers, from its own article: "Asked about Austin's comment, ..." or
+    "such statements" pointing at what came just before."""
+    text = claim["text"]
+    earlier = [c for c in article_claims if c["position"] < claim["position"]]
+    if m := ASKED_ABOUT_RE.search(text):
+        who = m.group("who").split()[-1]
+        named = [c for c in article_claims if c["id"] != claim["id"] and who in (c.get("speaker") or "")]
+        if named:
+            return named
+    if ANAPHORIC_OBJECT_RE.search(text) and earlier:
+        return [c for c in earlier[-3:] if c.get("speaker") != claim.get("speaker")]
+    return []
+
+
+DENIED_OBJECT_RE = re.compile(
+    r"\b(?:den(?:y|ies|ied|ying)|reject(?:s|ed|ing)?|dismiss(?:es|ed|ing)?|refut(?:e|es|ed|ing))\s+(?P<obj>[^,.;:\u201c\u201d\"]{3,80})",
+    re.IGNORECASE,
+)
+
+
+def denied_object(claim: dict, denier: set[str]) -> str | None:
+    """What an explicit denial rejects, with who rejects it: "North Korea Russia any arms deals"."""
+    if m := DENIED_OBJECT_RE.search(claim["text"]):
+        return " ".join(sorted(denier) + [m.group("obj")])
+    return None
+
+
+def _is_assertion(analysis: Analysis) -> bool:
+    return not analysis.denial and not analysis.compliance
+
+
+def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray, source_key,
+                   encode=None, k: int = 12) -> list[dict]:
+    """Conflict rows for a corpus. `source_key(article) -> origin` decides independence;
+    `encode(texts) -> vectors` (same model as `vectors`) embeds what explicit denials reject."""
+    from verify.cluster import nearest_neighbour_edges
+
+    if len(claims) < 2:
+        return []
+    by_article: dict[str, list[dict]] = {}
+    for c in claims:
+        by_article.setdefault(c["article_id"], []).append(c)
+    articles_by_id = {a["id"]: a for a in articles}
+    index = {c["id"]: i for i, c in enumerate(claims)}
+    analyses = [analyse(c["text"]) for c in claims]
+    parties = speaker_parties(articles_by_id, claims)
+    origin = [source_key(articles_by_id[c["article_id"]]) for c in claims]
+
+    def independent(i: int, j: int) -> bool:
+        """Different origins, or one outlet reporting two parties that disagree."""
+        if origin[i] != origin[j]:
+            return True
+        pi, pj = parties[claims[i]["id"]], parties[claims[j]["id"]]
+        return bool(pi and pj and not (pi & pj))
+
+    candidates: dict[tuple[int, int], float] = {}
+    # 1. Neighbours in embedding space (sub-quadratic: k per claim).
+    for sim, i, j in nearest_neighbour_edges(vectors, k, RELATED):
+        candidates[(i, j)] = sim
+
+    # 2. Denials, linked to what they answer: their referents in context, the referents'
+    #    paraphrases elsewhere, and assertions about the denying party found by entity blocking.
+    mentions: dict[str, list[int]] = {}
+    for i, an in enumerate(analyses):
+        for entity in an.entities:
+            mentions.setdefault(entity, []).append(i)
+    for i, an in enumerate(analyses):
+        if not (an.denial or an.compliance):
+            continue
+        claim = claims[i]
+        referents = [index[c["id"]] for c in _denial_referents(claim, by_article[claim["article_id"]])]
+        pool = set(referents)
+        denier = parties[claim["id"]] or an.entities
+        obj = denied_object(claim, denier)
+        if referents:  # paraphrases of the referents anywhere in the corpus
+            target = vectors[referents].mean(axis=0)
+        elif obj and encode is not None:  # an explicit object: "have denied any arms deals"
+            target = encode([names.canonical_text(obj)])[0]
+        else:
+            target = vectors[i]
+        target = target / (np.linalg.norm(target) or 1.0)
+        blocked = {j for e in denier for j in mentions.get(e, [])}
+        if blocked:
+            idx = np.fromiter(blocked, dtype=int)
+            sims = vectors[idx] @ target
+            pool.update(int(j) for j in idx[np.argsort(-sims)[:4 * MAX_DENIAL_TARGETS]])
+        for j in pool:
+            if j == i:
+                continue
+            sim = float(vectors[j] @ target)
+            bonus = 0.15 if j in referents else 0.0
+            key = (min(i, j), max(i, j))
+            candidates[key] = max(candidates.get(key, 0.0), min(1.0, sim + bonus))
+
+    # 3. Judge each candidate pair; keep the best few per denial and one pair per cluster pair.
+    found: list[dict] = []
+    for (i, j), sim in candidates.items():
+        if claims[i]["article_id"] == claims[j]["article_id"] and origin[i] == origin[j] and not independent(i, j):
+            continue
+        if not independent(i, j):
+            continue
+        relation = relate(analyses[i], analyses[j], sim)
+        if relation.relation != "conflicts":
+            continue
+        if relation.kind == "denial":
+            denier_i = bool(analyses[i].denial or analyses[i].compliance)
+            d, t = (i, j) if denier_i else (j, i)
+            if not _is_assertion(analyses[t]):
+                continue
+            # The asserted side must be about the denying party, or be what the denial answers.
+            denier = parties[claims[d]["id"]] or analyses[d].entities
+            about_denier = bool(denier & analyses[t].entities)
+            referent = t in {index[c["id"]] for c in _denial_referents(claims[d], by_article[claims[d]["article_id"]])}
+            # Unless it is what the denial answers, the other side must accuse the denying party
+            # of the act: name it and say it supplies, helps, violates, evades...
+            if not referent and not (about_denier and analyses[t].violation):
+                continue
+            if parties[claims[t]["id"]] and parties[claims[t]["id"]] <= denier:
+                continue  # a party does not deny itself
+        a, b = claims[i], claims[j]
+        attribution = "outlets" if not a.get("speaker") and not b.get("speaker") and origin[i] != origin[j] else "parties"
+        key = pair_key(a["text"], b["text"])
+        found.append({
+            "id": "x" + key[:11],
+            "claim_a": a["id"],
+            "claim_b": b["id"],
+            "pair_key": key,
+            "kind": relation.kind,
+            "score": round(relation.score, 3),
+            "explanation": relation.explanation,
+            "cues": relation.cues,
+            "attribution": attribution,
+        })
+
+    # One conflict per (claim, other side's cluster), and at most a few targets per denial.
+    found.sort(key=lambda r: -r["score"])
+    cluster_of = {c["id"]: c.get("cluster_id") for c in claims}
+    seen: set[tuple] = set()
+    per_claim: dict[str, int] = {}
+    kept = []
+    for row in found:
+        ka = (row["claim_a"], cluster_of[row["claim_b"]])
+        kb = (row["claim_b"], cluster_of[row["claim_a"]])
+        pair = tuple(sorted((cluster_of[row["claim_a"]] or row["claim_a"], cluster_of[row["claim_b"]] or row["claim_b"])))
+        if ka in seen or kb in seen or pair in seen:
+            continue
+        if row["kind"] == "denial":
+            denier = row["claim_a"] if analyses[index[row["claim_a"]]].denial or analyses[index[row["claim_a"]]].compliance else row["claim_b"]
+            if per_claim.get(denier, 0) >= MAX_DENIAL_TARGETS:
+                continue
+            per_claim[denier] = per_claim.get(denier, 0) + 1
+        seen.update({ka, kb, pair})
+        kept.append(row)
+    return kept
