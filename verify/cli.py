@@ -15,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from verify import cluster, pipeline, report, store
+from verify import check as checking
+from verify import cluster, conflicts as conflict_rules, pipeline, report, store
 
 app = typer.Typer(
     help="Claim-and-source verification for news: build a corpus, then inspect sources, claims and clusters.",
@@ -36,6 +37,34 @@ class Status(str, Enum):
     corroborated = cluster.CORROBORATED
     single_source = cluster.SINGLE_SOURCE
     conflicting = cluster.CONFLICTING
+
+
+class Review(str, Enum):
+    pending = "pending"
+    confirmed = "confirmed"
+    dismissed = "dismissed"
+
+
+class Kind(str, Enum):
+    denial = "denial"
+    negation = "negation"
+    quantity = "quantity"
+    date = "date"
+    place = "place"
+    verdict = "verdict"
+    contradiction = "contradiction"
+
+
+NliOption = typer.Option(None, "--nli-model", help="Local NLI cross-encoder folder (contradiction/entailment/neutral labels), used on top of the rules.")
+
+
+def load_judge(path: Optional[str]):
+    if not path:
+        return None
+    try:
+        return conflict_rules.NliJudge(path)
+    except RuntimeError as error:
+        fail(str(error))
 
 
 class ExportFormat(str, Enum):
@@ -82,6 +111,7 @@ def build(
     model: Optional[str] = typer.Option(None, "--model", help="sentence-transformers model name or path (default: bundled all-MiniLM-L6-v2)."),
     threshold: float = typer.Option(cluster.DEFAULT_THRESHOLD, "--threshold", min=0.0, max=1.0,
                                     help="Cosine similarity for two claims to share a cluster."),
+    nli_model: Optional[str] = NliOption,
 ):
     """Read articles, extract claims, cluster them, store everything and write the report."""
     paths = paths or [Path("seeds")]
@@ -100,9 +130,9 @@ def build(
             from rich.progress import Progress
 
             with Progress(console=err, transient=True) as progress_bar:
-                result = pipeline.build(paths, db, out_dir, model, threshold, on_progress)
+                result = pipeline.build(paths, db, out_dir, model, threshold, on_progress, nli_model)
         else:
-            result = pipeline.build(paths, db, out_dir, model, threshold, on_progress)
+            result = pipeline.build(paths, db, out_dir, model, threshold, on_progress, nli_model)
     except pipeline.NothingToBuild as nothing:
         for problem in nothing.problems:
             err.print(f"verify: {problem}", markup=False, highlight=False)
@@ -192,6 +222,127 @@ def search(text: str, db: Path = DbOption, as_json: bool = JsonOption,
     if as_json:
         return print_json(rows)
     print_table(rows, [("id", "id"), ("outlet", "outlet"), ("speaker", "speaker"), ("status", "status"), ("text", "text")])
+
+
+def _conflict_json(row: dict) -> dict:
+    a, b = row["claims"]
+    side = lambda c: {k: (c or {}).get(k) for k in ("id", "text", "outlet", "origin", "speaker", "cluster_id")}
+    return {"id": row["id"], "claim_ids": row["claim_ids"], "kind": row["kind"], "score": row["score"],
+            "review": row["review"], "note": row["note"], "explanation": row["explanation"], "cues": row["cues"],
+            "attribution": row["attribution"], "a": side(a), "b": side(b)}
+
+
+def _print_conflict(row: dict) -> None:
+    who = "disputed between parties" if row["attribution"] == "parties" else "outlets disagree"
+    out.print(f"{row['id']}  {row['kind']}  score {row['score']:.2f}  {row['review']}  ({who})", markup=False, highlight=False)
+    for label, c, cues in (("A", row["claims"][0], row["cues"].get("a")), ("B", row["claims"][1], row["cues"].get("b"))):
+        c = c or {}
+        out.print(f"  {label} [{c.get('outlet') or 'unknown outlet'} / origin {c.get('origin') or 'unknown'}"
+                  f"{' / ' + c['speaker'] if c.get('speaker') else ''}] {c.get('text')}", markup=False, highlight=False)
+        if cues:
+            out.print(f"    cues: {', '.join(cues)}", markup=False, highlight=False)
+    out.print(f"  why: {row['explanation']}" + (f"\n  note: {row['note']}" if row.get("note") else "") + "\n",
+              markup=False, highlight=False)
+
+
+@app.command("conflicts")
+def conflicts_command(
+    db: Path = DbOption,
+    review_state: Optional[Review] = typer.Option(None, "--review", help="Only conflicts in this review state."),
+    kind: Optional[Kind] = typer.Option(None, "--kind"),
+    as_json: bool = JsonOption,
+):
+    """Flagged contradictions: both claims, kind, score, cue words, review state."""
+    rows = store.conflicts(open_existing(db), review_state.value if review_state else None, kind.value if kind else None)
+    if as_json:
+        return print_json([_conflict_json(r) for r in rows])
+    if not rows:
+        out.print("no conflicts", markup=False)
+    for row in rows:
+        _print_conflict(row)
+
+
+@app.command()
+def review(
+    conflict_id: str = typer.Argument(..., metavar="ID"),
+    confirm: bool = typer.Option(False, "--confirm", help="The two claims do contradict each other."),
+    dismiss: bool = typer.Option(False, "--dismiss", help="Not a contradiction; never flag this pair again."),
+    note: Optional[str] = typer.Option(None, "--note"),
+    db: Path = DbOption,
+):
+    """Confirm or dismiss a flagged conflict; the decision survives rebuilds."""
+    if confirm == dismiss:
+        fail("say either --confirm or --dismiss")
+    database = open_existing(db)
+    try:
+        row = store.review(database, conflict_id, "confirmed" if confirm else "dismissed", note)
+    except LookupError as error:
+        fail(str(error.args[0]))
+    database.conn.close()
+    report_path = db.parent / "index.html"
+    if report_path.exists():  # keep the report that sits beside the database in step
+        report.write_report(db, report_path)
+    _print_conflict(row)
+
+
+@app.command()
+def compare(
+    a: Optional[str] = typer.Argument(None, help="First statement."),
+    b: Optional[str] = typer.Argument(None, help="Second statement."),
+    pairs: Optional[Path] = typer.Option(None, "--pairs", help="JSONL file of {\"id\", \"a\", \"b\"}; one JSON result a line."),
+    model: Optional[str] = typer.Option(None, "--model"),
+    nli_model: Optional[str] = NliOption,
+    as_json: bool = JsonOption,
+):
+    """How statement B stands to A: corroborates, conflicts, related or unrelated, and why."""
+    judge = load_judge(nli_model)
+    if pairs is not None:
+        rows = []
+        try:
+            lines = pairs.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            fail(f"{pairs}: cannot read ({error})")
+        for n, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if not isinstance(row, dict) or not isinstance(row.get("a"), str) or not isinstance(row.get("b"), str):
+                    raise ValueError("needs string fields 'a' and 'b'")
+            except ValueError as error:
+                fail(f"{pairs}: line {n}: {error}")
+            rows.append(row)
+        for result in checking.compare_many(rows, model, judge):
+            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        return
+    if a is None or b is None:
+        fail("give two statements, or --pairs FILE.jsonl")
+    result = checking.compare(a, b, model, judge)
+    if as_json:
+        return print_json(result)
+    out.print(f"{result['relation']}" + (f" ({result['kind']})" if result["kind"] else "") +
+              f", score {result['score']:.2f}: {result['explanation']}", markup=False, highlight=False)
+
+
+@app.command()
+def check(
+    statement: str,
+    db: Path = DbOption,
+    nli_model: Optional[str] = NliOption,
+    limit: int = typer.Option(50, "--limit", min=1, help="How many nearest claims to compare."),
+    as_json: bool = JsonOption,
+):
+    """Claims of the built corpus that corroborate or conflict with a statement, with their outlets."""
+    result = checking.check(open_existing(db), statement, judge=load_judge(nli_model), limit=limit)
+    if as_json:
+        return print_json(result)
+    for relation in ("conflicts", "corroborates"):
+        out.print(f"{relation}: {len(result[relation])}", markup=False)
+        for r in result[relation]:
+            out.print(f"  {r['id']} [{r['outlet'] or 'unknown outlet'} / origin {r['origin'] or 'unknown'}"
+                      f"{' / ' + r['speaker'] if r['speaker'] else ''}] {r['text']}", markup=False, highlight=False)
+            out.print(f"    {r['kind'] or ''} {r['score']:.2f}: {r['explanation']}", markup=False, highlight=False)
+    out.print(f"related but neither: {result['related']}", markup=False)
 
 
 @app.command()

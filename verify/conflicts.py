@@ -334,6 +334,52 @@ def relate(a: str | Analysis, b: str | Analysis, similarity: float) -> Relation:
     return Relation("related", None, similarity, why)
 
 
+class NliJudge:
+    """A local NLI cross-encoder (sentence-transformers CrossEncoder whose labels include
+    contradiction and entailment), used on top of the rules when a user has one.
+
+    It never downloads: the path must be a local model folder.
+    """
+
+    def __init__(self, path: str):
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import CrossEncoder
+
+        try:
+            self.model = CrossEncoder(path, device="cpu", local_files_only=True)
+        except Exception as err:
+            raise RuntimeError(f"{path}: cannot load NLI cross-encoder ({type(err).__name__}: {err})".splitlines()[0]) from None
+        labels = {str(v).lower(): int(k) for k, v in (self.model.config.id2label or {}).items()}
+        if not {"contradiction", "entailment"} <= set(labels):
+            raise RuntimeError(f"{path}: NLI model labels {sorted(labels)} lack contradiction/entailment")
+        self.labels = labels
+
+    def __call__(self, pairs: list[tuple[str, str]]) -> list[dict[str, float]]:
+        if not pairs:
+            return []
+        probs = self.model.predict(pairs, apply_softmax=True, show_progress_bar=False)
+        return [{name: float(row[i]) for name, i in self.labels.items()} for row in np.atleast_2d(probs)]
+
+
+def judged(relation: Relation, probs: dict[str, float] | None) -> Relation:
+    """Combine the rules' answer with an NLI model's probabilities, when there are any."""
+    if probs is None or relation.relation == "unrelated":
+        return relation
+    contradiction, entailment = probs["contradiction"], probs["entailment"]
+    nli = f"NLI model: contradiction {contradiction:.2f}, entailment {entailment:.2f}"
+    if relation.relation == "conflicts":
+        if entailment >= 0.8:  # the model is sure they agree: the rule misfired
+            return Relation("related", None, relation.score, f"{relation.explanation}; overruled by {nli}")
+        return Relation("conflicts", relation.kind, (relation.score + contradiction) / 2, f"{relation.explanation}; {nli}", relation.cues)
+    if contradiction >= 0.6 and contradiction > entailment:
+        return Relation("conflicts", "contradiction", contradiction, nli, {"a": [], "b": []})
+    if entailment >= 0.6 and relation.relation == "related":
+        return Relation("corroborates", None, entailment, nli)
+    return relation
+
+
 # ---------------------------------------------------------------------------
 # Who speaks for whom
 # ---------------------------------------------------------------------------
@@ -409,7 +455,7 @@ def _is_assertion(analysis: Analysis) -> bool:
 
 
 def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray, source_key,
-                   encode=None, k: int = 12) -> list[dict]:
+                   encode=None, k: int = 12, judge: NliJudge | None = None) -> list[dict]:
     """Conflict rows for a corpus. `source_key(article) -> origin` decides independence;
     `encode(texts) -> vectors` (same model as `vectors`) embeds what explicit denials reject."""
     from verify.cluster import nearest_neighbour_edges
@@ -472,13 +518,11 @@ def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray
             candidates[key] = max(candidates.get(key, 0.0), min(1.0, sim + bonus))
 
     # 3. Judge each candidate pair; keep the best few per denial and one pair per cluster pair.
+    pairs = [(i, j, sim) for (i, j), sim in candidates.items() if independent(i, j)]
+    probs = judge([(claims[i]["text"], claims[j]["text"]) for i, j, _ in pairs]) if judge else [None] * len(pairs)
     found: list[dict] = []
-    for (i, j), sim in candidates.items():
-        if claims[i]["article_id"] == claims[j]["article_id"] and origin[i] == origin[j] and not independent(i, j):
-            continue
-        if not independent(i, j):
-            continue
-        relation = relate(analyses[i], analyses[j], sim)
+    for (i, j, sim), p in zip(pairs, probs):
+        relation = judged(relate(analyses[i], analyses[j], sim), p)
         if relation.relation != "conflicts":
             continue
         if relation.kind == "denial":

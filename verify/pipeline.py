@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from verify import cluster, embed, ingest, names, report, segment, store
+from verify import cluster, conflicts, embed, ingest, names, report, segment, store
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -35,6 +35,7 @@ class BuildResult:
     db_path: Path
     report_path: Path | None
     problems: list[ingest.Problem] = field(default_factory=list)
+    n_conflicts: int = 0
 
     @property
     def n_clusters(self) -> int:
@@ -43,7 +44,7 @@ class BuildResult:
     def summary(self) -> str:
         by_status = ", ".join(f"{self.statuses.get(s, 0)} {s}" for s in cluster.STATUSES)
         return (f"{self.n_articles} articles, {self.n_claims} claims, {self.n_clusters} clusters "
-                f"({by_status}) in {self.seconds:.1f}s")
+                f"({by_status}), {self.n_conflicts} conflicts flagged in {self.seconds:.1f}s")
 
 
 def embedding_inputs(articles: list[dict], claims: list[dict]) -> list[str]:
@@ -54,7 +55,7 @@ def embedding_inputs(articles: list[dict], claims: list[dict]) -> list[str]:
 
 def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | None = None,
           model: str | None = None, threshold: float = cluster.DEFAULT_THRESHOLD,
-          progress: Progress | None = None) -> BuildResult:
+          progress: Progress | None = None, nli_model: str | None = None) -> BuildResult:
     started = time.perf_counter()
     tick = progress or (lambda stage, done, total: None)
 
@@ -87,9 +88,21 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
         clusters = cluster.build_clusters(claims, vectors, by_id, threshold) if claims else []
         tick("cluster", len(clusters), len(clusters))
 
-        store.replace_corpus(db, articles, claims, clusters)
-        statuses = Counter(c["status"] for c in clusters)
+        def encode_cached(extra: list[str]):
+            """Texts the conflict search embeds (what explicit denials reject), through the cache."""
+            hashes = [embed.text_hash(t) for t in extra]
+            vecs, fresh = embed.embed_texts(extra, model, store.load_embeddings(db, model_key, hashes))
+            store.save_embeddings(db, model_key, fresh)
+            return vecs
+
+        judge = conflicts.NliJudge(nli_model) if nli_model else None
+        found = conflicts.find_conflicts(articles, claims, vectors, cluster.source_key, encode_cached, judge=judge)
+        tick("conflicts", len(found), len(found))
+
+        store.replace_corpus(db, articles, claims, clusters, found)
+        statuses = Counter(row["status"] for row in db.query("select status from clusters"))
         seconds = time.perf_counter() - started
+        n_flagged = sum(1 for c in store.conflicts(db) if c["review"] != "dismissed")
         store.record_build(db, seconds=round(seconds, 3), model=model_key, paths=" ".join(map(str, paths)),
                            n_articles=len(articles), n_claims=len(claims), n_clusters=len(clusters),
                            n_encoded=encoded)
@@ -99,4 +112,4 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
         report_path = report.write_report(db_path, Path(out_dir) / "index.html")
         tick("report", 1, 1)
     return BuildResult(len(articles), len(claims), dict(statuses), time.perf_counter() - started,
-                       encoded, Path(db_path), report_path, problems)
+                       encoded, Path(db_path), report_path, problems, n_flagged)

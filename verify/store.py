@@ -86,6 +86,18 @@ class StoreError(Exception):
     """The database file cannot be used; the message names it."""
 
 
+@migration
+def m003_conflict_attribution(db: sqlite_utils.Database) -> None:
+    # Who disagrees: "parties" (a party disputes another, whoever reports it) or "outlets"
+    # (two outlets assert incompatible facts in their own voice).
+    db["conflicts"].add_column("attribution", str)
+    # A cluster's status without conflicts (corroborated | single-source), so that confirming or
+    # dismissing a conflict can recompute `status` without a rebuild.
+    db["clusters"].add_column("corroboration", str)
+    db.execute("update clusters set corroboration = status where status != 'conflicting'")
+    db["conflicts"].create_index(["pair_key"])
+
+
 def open_db(path: str | Path) -> sqlite_utils.Database:
     """Open (creating if needed) and bring the schema up to date."""
     conn = sqlite3.connect(str(path))
@@ -182,10 +194,51 @@ def replace_corpus(db: sqlite_utils.Database, articles: list[dict], claims: list
         for table in ("conflicts", "claims", "clusters", "articles"):
             db.execute(f"delete from [{table}]")
         db["articles"].insert_all(({k: a.get(k) for k in article_cols} for a in articles), batch_size=500)
-        db["clusters"].insert_all(({**c, "sources": json.dumps(c["sources"])} for c in clusters), batch_size=1000)
+        db["clusters"].insert_all(
+            ({**c, "sources": json.dumps(c["sources"]), "corroboration": c["status"]} for c in clusters), batch_size=1000
+        )
         db["claims"].insert_all(({k: c.get(k) for k in claim_cols} for c in claims), batch_size=1000)
         if conflicts:
-            db["conflicts"].insert_all(conflicts, batch_size=1000)
+            db["conflicts"].insert_all(({**c, "cues": json.dumps(c.get("cues") or {})} for c in conflicts), batch_size=1000)
+        refresh_statuses(db)
+
+
+def refresh_statuses(db: sqlite_utils.Database) -> None:
+    """A cluster is conflicting while a pending or confirmed conflict touches one of its claims."""
+    db.execute(
+        """
+        update clusters set status = case when exists (
+            select 1 from conflicts
+            join claims on claims.id in (conflicts.claim_a, conflicts.claim_b)
+            left join reviews on reviews.pair_key = conflicts.pair_key
+            where claims.cluster_id = clusters.id and coalesce(reviews.decision, 'pending') != 'dismissed'
+        ) then 'conflicting' else corroboration end
+        """
+    )
+
+
+REVIEW_DECISIONS = ("confirmed", "dismissed")
+
+
+def review(db: sqlite_utils.Database, conflict_id: str, decision: str, note: str | None = None) -> dict:
+    """Record a reviewer's decision on a conflict (id or unique prefix). Stored by the content of
+    the two claims, so it holds for the same pair in any later build."""
+    if decision not in REVIEW_DECISIONS:
+        raise ValueError(f"decision must be one of {', '.join(REVIEW_DECISIONS)}")
+    rows = list(db.query("select id, pair_key from conflicts where substr(id, 1, length(?)) = ? limit 3",
+                         [conflict_id, conflict_id]))
+    exact = [r for r in rows if r["id"] == conflict_id]
+    if exact:
+        rows = exact
+    if not rows:
+        raise LookupError(f"no conflict with id '{conflict_id}'")
+    if len(rows) > 1:
+        raise LookupError(f"'{conflict_id}' matches several conflicts: {', '.join(r['id'] for r in rows)}")
+    with db.conn:
+        db["reviews"].upsert({"pair_key": rows[0]["pair_key"], "decision": decision, "note": note,
+                              "reviewed_at": _now()}, pk="pair_key")
+        refresh_statuses(db)
+    return next(c for c in conflicts(db) if c["id"] == rows[0]["id"])
 
 
 def record_build(db: sqlite_utils.Database, **fields) -> None:
@@ -280,14 +333,31 @@ def search(db: sqlite_utils.Database, text: str, limit: int = 50) -> list[dict]:
     return list(db.query(sql, [terms, limit]))
 
 
-def conflicts(db: sqlite_utils.Database) -> list[dict]:
-    rows = list(db.query(
-        "select conflicts.*, coalesce(reviews.decision, 'pending') as review, reviews.note "
-        "from conflicts left join reviews on reviews.pair_key = conflicts.pair_key order by score desc"
-    ))
+def conflicts(db: sqlite_utils.Database, review: str | None = None, kind: str | None = None) -> list[dict]:
+    """Conflicts with their review state and both claims (text, outlet, origin, speaker, cluster)."""
+    sql = """
+        select conflicts.*, coalesce(reviews.decision, 'pending') as review, reviews.note, reviews.reviewed_at
+        from conflicts left join reviews on reviews.pair_key = conflicts.pair_key
+    """
+    where, params = [], []
+    if review:
+        where.append("coalesce(reviews.decision, 'pending') = ?")
+        params.append(review)
+    if kind:
+        where.append("conflicts.kind = ?")
+        params.append(kind)
+    sql += (" where " + " and ".join(where) if where else "") + " order by score desc, conflicts.id"
+    rows = list(db.query(sql, params))
+    claim_rows = {}
+    ids = sorted({r[k] for r in rows for k in ("claim_a", "claim_b")})
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for c in db.query(CLAIM_VIEW + f" where claims.id in ({','.join('?' * len(chunk))})", chunk):
+            claim_rows[c["id"]] = c
     for row in rows:
         row["claim_ids"] = [row["claim_a"], row["claim_b"]]
         row["cues"] = json.loads(row["cues"] or "{}")
+        row["claims"] = [claim_rows.get(row["claim_a"]), claim_rows.get(row["claim_b"])]
     return rows
 
 

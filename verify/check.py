@@ -1,0 +1,120 @@
+"""Check statements against each other and against a built corpus.
+
+`compare(a, b)` relates two statements; `check(db, statement)` finds the corpus claims that
+corroborate or conflict with one; `stance(statement, sentences)` sums a text's sentences up into
+one relation towards a statement (the FNC-1 benchmark's headline-body stance). All three rest on
+`conflicts.relate` and the same embeddings as the build.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from verify import conflicts, embed, names, pipeline, store
+
+RELATIONS = ("corroborates", "conflicts", "related", "unrelated")
+
+
+def _vectors(texts: list[str], model: str | None) -> np.ndarray:
+    return embed.encode([names.canonical_text(t) for t in texts], model)
+
+
+def compare(a: str, b: str, model: str | None = None, judge: conflicts.NliJudge | None = None) -> dict:
+    return compare_many([{"id": None, "a": a, "b": b}], model, judge)[0]
+
+
+def compare_many(pairs: list[dict], model: str | None = None, judge: conflicts.NliJudge | None = None) -> list[dict]:
+    """[{"id", "a", "b"}] -> [{"id", "relation", "kind", "score", "explanation", "cues"}], batched."""
+    if not pairs:
+        return []
+    texts = list(dict.fromkeys([p["a"] for p in pairs] + [p["b"] for p in pairs]))
+    vecs = dict(zip(texts, _vectors(texts, model)))
+    probs = judge([(p["a"], p["b"]) for p in pairs]) if judge else [None] * len(pairs)
+    out = []
+    for pair, p in zip(pairs, probs):
+        similarity = float(vecs[pair["a"]] @ vecs[pair["b"]])
+        relation = conflicts.judged(conflicts.relate(pair["a"], pair["b"], similarity), p)
+        out.append({"id": pair.get("id"), **relation.as_dict()})
+    return out
+
+
+def corpus_vectors(db, model: str | None = None) -> tuple[list[dict], np.ndarray, str]:
+    """The built corpus's claims and their vectors (from the cache; encoded only if missing)."""
+    build = store.last_build(db)
+    model_key = model or (build["model"] if build else None) or embed.DEFAULT_MODEL
+    articles = [dict(r) for r in db.query("select id, text from articles")]
+    claims = store.claims(db)
+    texts = pipeline.embedding_inputs(articles, claims)
+    cache = store.load_embeddings(db, model_key, [embed.text_hash(t) for t in texts])
+    load_name = None if model_key == embed.DEFAULT_MODEL else model_key
+    vectors, _ = embed.embed_texts(texts, load_name, cache)
+    return claims, vectors, load_name or embed.DEFAULT_MODEL
+
+
+def check(db, statement: str, model: str | None = None, judge: conflicts.NliJudge | None = None,
+          limit: int = 50) -> dict:
+    """Corpus claims that corroborate or conflict with `statement`, each with outlet and why.
+
+    Besides direct comparison, a statement inherits the recorded conflicts of the claims that
+    say the same thing: if it repeats Austin's accusation, Peskov's denial conflicts with it too.
+    """
+    claims, vectors, model_name = corpus_vectors(db, model)
+    if not claims:
+        return {"statement": statement, "corroborates": [], "conflicts": [], "related": 0}
+    v = _vectors([statement], None if model_name == embed.DEFAULT_MODEL else model_name)[0]
+    sims = vectors @ v
+    order = np.argsort(-sims)[:limit]
+    chosen = [int(i) for i in order if sims[i] >= conflicts.RELATED]
+    probs = judge([(statement, claims[i]["text"]) for i in chosen]) if judge else [None] * len(chosen)
+    statement_analysis = conflicts.analyse(statement)
+    results: dict[str, dict] = {}
+    related = 0
+    for i, p in zip(chosen, probs):
+        rel = conflicts.judged(conflicts.relate(statement_analysis, claims[i]["text"], float(sims[i])), p)
+        if rel.relation in ("corroborates", "conflicts"):
+            results[claims[i]["id"]] = {**_claim_summary(claims[i]), **rel.as_dict()}
+        else:
+            related += 1
+    # Inherit: conflicts recorded against claims that corroborate the statement.
+    agreeing = {cid for cid, r in results.items() if r["relation"] == "corroborates"}
+    by_id = {c["id"]: c for c in claims}
+    for row in store.conflicts(db):
+        if row["review"] == "dismissed":
+            continue
+        for mine, other in ((row["claim_a"], row["claim_b"]), (row["claim_b"], row["claim_a"])):
+            if mine in agreeing and other not in results and other in by_id:
+                results[other] = {
+                    **_claim_summary(by_id[other]), "relation": "conflicts", "kind": row["kind"],
+                    "score": round(min(row["score"], results[mine]["score"]), 3),
+                    "explanation": f"conflicts with claim {mine}, which says the same: {row['explanation']}",
+                    "cues": row["cues"],
+                }
+    ranked = sorted(results.values(), key=lambda r: -r["score"])
+    return {
+        "statement": statement,
+        "corroborates": [r for r in ranked if r["relation"] == "corroborates"],
+        "conflicts": [r for r in ranked if r["relation"] == "conflicts"],
+        "related": related,
+    }
+
+
+def _claim_summary(claim: dict) -> dict:
+    return {k: claim.get(k) for k in ("id", "text", "outlet", "origin", "speaker", "cluster_id", "status")}
+
+
+def stance(statement: str, sentences: list[str], sentence_vectors: np.ndarray, statement_vector: np.ndarray) -> dict:
+    """One relation of a text (its sentences) towards a statement: conflicts if a related sentence
+    conflicts with it, corroborates if one says the same, related if any is about it."""
+    if len(sentences) == 0:
+        return {"relation": "unrelated", "kind": None, "score": 0.0, "explanation": "no sentences"}
+    sims = sentence_vectors @ statement_vector
+    analysis = conflicts.analyse(statement)
+    best: dict[str, conflicts.Relation] = {}
+    for i in np.argsort(-sims)[:8]:
+        rel = conflicts.relate(analysis, sentences[int(i)], float(sims[i]))
+        if rel.relation not in best or rel.score > best[rel.relation].score:
+            best[rel.relation] = rel
+    for relation in ("conflicts", "corroborates", "related"):
+        if relation in best:
+            return best[relation].as_dict()
+    return {"relation": "unrelated", "kind": None, "score": float(sims.max()), "explanation": "not about the same thing"}
