@@ -33,6 +33,13 @@ def claims_with(claim_rows, *fragments):
     return [c for c in claim_rows if any(f in c["text"] for f in fragments)]
 
 
+@pytest.fixture(scope="module")
+def touched_clusters(seed_db):
+    """Clusters of the claims of every pending or confirmed conflict (those are "conflicting")."""
+    cluster_of = {c["id"]: c["cluster_id"] for c in store.claims(seed_db)}
+    return {cluster_of[cid] for x in store.conflicts(seed_db) if x["review"] != "dismissed" for cid in x["claim_ids"]}
+
+
 # ---------------------------------------------------------------------------
 # The seed build
 # ---------------------------------------------------------------------------
@@ -47,8 +54,26 @@ def test_build_result(seed_build, seed_db):
     assert result.statuses.get("corroborated", 0) >= 4
     assert result.problems == []
     assert result.report_path == seed_build["report"] and result.report_path.is_file()
-    assert result.n_encoded == len({row["content_hash"] for row in seed_db.query("select content_hash from embeddings")})
     assert f"{result.n_articles} articles, {result.n_claims} claims" in result.summary()
+    assert f"{result.n_conflicts} conflicts flagged" in result.summary()
+    assert result.n_conflicts == len(store.conflicts(seed_db)) > 0
+
+
+def test_the_build_embeds_claims_and_explicitly_denied_objects(seed_build, seed_db):
+    from verify import embed, names
+
+    articles = [dict(r) for r in seed_db.query("select id, text from articles")]
+    claim_hashes = {embed.text_hash(t) for t in pipeline.embedding_inputs(articles, store.claims(seed_db))}
+    stored = {row["content_hash"] for row in seed_db.query("select content_hash from embeddings")}
+    denied = embed.text_hash(names.canonical_text("North Korea Russia any arms deals"))
+    assert claim_hashes | {denied} <= stored
+    assert denied not in claim_hashes
+    assert len(stored) > len(claim_hashes) == seed_build["result"].n_claims
+
+
+def test_fresh_build_counts_every_text_it_encoded(seed_build, seed_db):
+    stored = {row["content_hash"] for row in seed_db.query("select content_hash from embeddings")}
+    assert seed_build["result"].n_encoded == len(stored)
 
 
 def test_build_is_recorded(seed_build, seed_db):
@@ -59,21 +84,26 @@ def test_build_is_recorded(seed_build, seed_db):
     assert build["model"] == "all-MiniLM-L6-v2"
 
 
-@pytest.mark.parametrize("fragments, origins", [
-    (["We are deeply concerned that the PRC and Russia"], {"Reuters", "Yonhap"}),
-    (["troubled by the recent growth in military cooperation"], {"Reuters", "Yonhap"}),
-    (["The UNC was established in July 1950", "Established in 1950, the UNC"], {"Reuters", "Yonhap"}),
+@pytest.mark.parametrize("fragments, origins, status", [
+    # Austin's accusation and his "troubled by" remark are what the Kremlin calls unfounded.
+    (["We are deeply concerned that the PRC and Russia"], {"Reuters", "Yonhap"}, "conflicting"),
+    (["troubled by the recent growth in military cooperation"], {"Reuters", "Yonhap"}, "conflicting"),
+    (["The UNC was established in July 1950", "Established in 1950, the UNC"], {"Reuters", "Yonhap"}, "corroborated"),
     (["first visit by Secretary Blinken since the launch of the Yoon Seok-yeol government",
-      "visit to Korea is the first since the launch of the Yoon Seok-yeol government"], {None, "Dong-A Ilbo"}),
+      "visit to Korea is the first since the launch of the Yoon Seok-yeol government"], {None, "Dong-A Ilbo"},
+     "corroborated"),
 ], ids=["deeply-concerned", "troubled", "unc-1950", "blinken-first-visit"])
-def test_cross_outlet_paraphrases_share_a_corroborated_cluster(claim_rows, clusters_by_id, fragments, origins):
+def test_cross_outlet_paraphrases_share_a_corroborated_cluster(claim_rows, clusters_by_id, touched_clusters,
+                                                               fragments, origins, status):
     members = claims_with(claim_rows, *fragments)
     assert len(members) == 2, [c["text"] for c in members]
     assert {c["origin"] for c in members} == origins
     assert members[0]["article_id"] != members[1]["article_id"]
     assert members[0]["cluster_id"] == members[1]["cluster_id"]
     k = clusters_by_id[members[0]["cluster_id"]]
-    assert k["status"] == "corroborated"
+    assert k["corroboration"] == "corroborated"
+    assert k["status"] == status
+    assert (k["id"] in touched_clusters) == (status == "conflicting")
     assert {c["id"] for c in members} <= set(k["claim_ids"])
 
 
@@ -81,20 +111,23 @@ def test_cross_outlet_paraphrases_share_a_corroborated_cluster(claim_rows, clust
 def test_single_outlet_facts_stay_single_source(claim_rows, clusters_by_id, fragment):
     (claim,) = claims_with(claim_rows, fragment)
     k = clusters_by_id[claim["cluster_id"]]
-    assert k["status"] == "single-source"
+    assert k["corroboration"] == "single-source"
+    assert k["status"] == "single-source"  # no conflict touches these
     assert len(k["sources"]) == 1
 
 
-def test_corroboration_needs_two_distinct_sources(seed_db, clusters_by_id, claim_rows):
+def test_corroboration_needs_two_distinct_sources(seed_db, clusters_by_id, claim_rows, touched_clusters):
     articles = {a["id"]: a for a in store.articles(seed_db)}
     corroborated = [k for k in clusters_by_id.values() if k["status"] == "corroborated"]
     assert corroborated
+    assert touched_clusters
     for k in clusters_by_id.values():
         members = [c for c in claim_rows if c["cluster_id"] == k["id"]]
         keys = sorted({cluster.source_key(articles[c["article_id"]]) for c in members})
         assert k["sources"] == keys
         assert k["n_origins"] == len(keys)
-        assert k["status"] == ("corroborated" if len(keys) >= 2 else "single-source")
+        assert k["corroboration"] == ("corroborated" if len(keys) >= 2 else "single-source")
+        assert k["status"] == ("conflicting" if k["id"] in touched_clusters else k["corroboration"])
 
 
 def test_the_two_yonhap_files_alone_never_corroborate(seed_db, clusters_by_id, claim_rows):
@@ -104,8 +137,9 @@ def test_the_two_yonhap_files_alone_never_corroborate(seed_db, clusters_by_id, c
     for k in clusters_by_id.values():
         members = [c for c in claim_rows if c["cluster_id"] == k["id"]]
         if {c["article_id"] for c in members} <= yonhap_ids:
-            assert k["status"] == "single-source", [c["text"] for c in members]
-        if k["status"] == "corroborated":
+            assert k["corroboration"] == "single-source", [c["text"] for c in members]
+            assert k["status"] in {"single-source", "conflicting"}
+        if k["corroboration"] == "corroborated":
             assert len(set(k["sources"])) >= 2
 
 
@@ -244,7 +278,8 @@ def test_migrations_are_applied_once(tmp_path):
     db = open_store(path)
     names = [row["name"] for row in db.query("select name from _verify_migrations order by name")]
     db.conn.close()
-    assert names == sorted(fn.__name__ for fn in store.MIGRATIONS) == ["m001_initial", "m002_builds"]
+    assert names == sorted(fn.__name__ for fn in store.MIGRATIONS) == [
+        "m001_initial", "m002_builds", "m003_conflict_attribution"]
 
 
 def test_seed_db_has_the_documented_tables(seed_db):
@@ -252,4 +287,36 @@ def test_seed_db_has_the_documented_tables(seed_db):
     assert {"articles", "claims", "claims_fts", "clusters", "embeddings", "conflicts", "reviews", "builds",
             "_verify_migrations"} <= tables
     names = [row["name"] for row in seed_db.query("select name from _verify_migrations")]
-    assert sorted(names) == ["m001_initial", "m002_builds"]
+    assert sorted(names) == ["m001_initial", "m002_builds", "m003_conflict_attribution"]
+    assert {"attribution"} <= set(seed_db["conflicts"].columns_dict)
+    assert {"corroboration"} <= set(seed_db["clusters"].columns_dict)
+
+
+def test_m003_upgrades_an_older_database(tmp_path):
+    """A database made before m003 gets attribution/corroboration columns, statuses kept."""
+    import sqlite3
+
+    import sqlite_utils
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(str(path))
+    db = sqlite_utils.Database(conn)
+    db["_verify_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    for fn in store.MIGRATIONS[:2]:
+        fn(db)
+        db["_verify_migrations"].insert({"name": fn.__name__, "applied_at": "2024-01-01T00:00:00+00:00"})
+    for cid, status in (("k1", "corroborated"), ("k2", "single-source")):
+        db["clusters"].insert({"id": cid, "status": status, "size": 1, "n_articles": 1, "n_origins": 1,
+                               "sources": "[]", "label": cid})
+    conn.commit()
+    conn.close()
+
+    db = open_store(path)
+    try:
+        rows = {r["id"]: (r["status"], r["corroboration"]) for r in db.query("select * from clusters")}
+        applied = sorted(r["name"] for r in db.query("select name from _verify_migrations"))
+        assert "attribution" in db["conflicts"].columns_dict
+    finally:
+        db.conn.close()
+    assert rows == {"k1": ("corroborated", "corroborated"), "k2": ("single-source", "single-source")}
+    assert applied == ["m001_initial", "m002_builds", "m003_conflict_attribution"]

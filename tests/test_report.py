@@ -36,9 +36,11 @@ def test_seed_report_shows_the_corpus(seed_db, seed_html):
     articles = store.articles(seed_db)
     clusters = store.clusters(seed_db)
     assert f"{len(articles)} articles" in seed_html
-    for status in ("corroborated", "single-source"):
+    for status in ("corroborated", "single-source", "conflicting"):
         n = sum(1 for k in clusters if k["status"] == status)
+        assert n > 0
         assert seed_html.count(f'<article class="cluster {status}"') == n
+    assert f"<li><b>{len(store.conflicts(seed_db))}</b>flagged conflicts</li>" in seed_html
     for a in articles:
         assert f'id="article-{a["id"]}"' in seed_html
     # Every internal link points at something in the page.
@@ -131,10 +133,28 @@ def _tags(html: str):
     return parser.tags
 
 
-def test_hostile_report_has_only_template_tags(hostile, seed_html):
+def _template_tags() -> set[str]:
+    """Every tag the report template itself can write (whatever a given corpus makes it show)."""
+    from importlib import resources
+
+    source = resources.files("verify").joinpath("templates/report.html").read_text("utf-8")
+    return {tag for tag, _ in _tags(source)}
+
+
+def test_template_tags_cover_the_seed_report(seed_html):
+    assert {tag for tag, _ in _tags(seed_html)} <= _template_tags()
+    assert {"p", "b", "article", "details"} <= _template_tags()
+
+
+def test_hostile_report_has_only_template_tags(hostile):
+    # Compared with the template, not with the seed report: a corpus with no conflicting or
+    # corroborated cluster shows "<p>None.</p>" where the seeds (which now have conflicting
+    # clusters) show none, and that <p> comes from the template.
     tags = _tags(hostile["html"])
     names = {tag for tag, _ in tags}
-    assert names <= {tag for tag, _ in _tags(seed_html)}  # nothing the template does not write itself
+    assert names <= _template_tags()  # nothing the template does not write itself
+    assert [tag for tag, _ in tags].count("b") == len(report.STATUS_ORDER) + 1  # the header counts only
+    assert "p" in names and '<p class="muted">None.</p>' in hostile["html"]
     assert not names & {"script", "img", "iframe", "svg", "i", "u", "object", "embed"}
     for tag, attrs in tags:
         for name, value in attrs:

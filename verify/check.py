@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from verify import conflicts, embed, names, pipeline, store
+from verify import stance as stance_model
 
 RELATIONS = ("corroborates", "conflicts", "related", "unrelated")
 
@@ -90,11 +91,21 @@ def check(db, statement: str, model: str | None = None, judge: conflicts.NliJudg
                     "cues": row["cues"],
                 }
     ranked = sorted(results.values(), key=lambda r: -r["score"])
+    # Each article that touches the statement, as a whole: its stance over all its claims.
+    articles = []
+    touched = list(dict.fromkeys(claims[i]["article_id"] for i in chosen))
+    for article_id in touched:
+        rows = [i for i, c in enumerate(claims) if c["article_id"] == article_id]
+        verdict = stance(statement, [claims[i]["text"] for i in rows], vectors[rows], v)
+        first = claims[rows[0]]
+        articles.append({"article_id": article_id, "title": first.get("title"), "outlet": first.get("outlet"),
+                         "origin": first.get("origin"), **verdict})
     return {
         "statement": statement,
         "corroborates": [r for r in ranked if r["relation"] == "corroborates"],
         "conflicts": [r for r in ranked if r["relation"] == "conflicts"],
         "related": related,
+        "articles": articles,
     }
 
 
@@ -102,19 +113,34 @@ def _claim_summary(claim: dict) -> dict:
     return {k: claim.get(k) for k in ("id", "text", "outlet", "origin", "speaker", "cluster_id", "status")}
 
 
-def stance(statement: str, sentences: list[str], sentence_vectors: np.ndarray, statement_vector: np.ndarray) -> dict:
-    """One relation of a text (its sentences) towards a statement: conflicts if a related sentence
-    conflicts with it, corroborates if one says the same, related if any is about it."""
+def stance(statement: str, sentences: list[str], sentence_vectors: np.ndarray, statement_vector: np.ndarray,
+           use_model: bool = True) -> dict:
+    """One relation of a text (its sentences) towards a statement.
+
+    With the trained stance model (models/stance/) the relation is the model's; without it, the
+    rules decide: conflicts if a related sentence conflicts, corroborates if one says the same,
+    related if any is about it. Either way the closest sentence and the rules' finding explain it.
+    """
     if len(sentences) == 0:
-        return {"relation": "unrelated", "kind": None, "score": 0.0, "explanation": "no sentences"}
+        return {"relation": "unrelated", "kind": None, "score": 0.0, "explanation": "no sentences", "evidence": None}
     sims = sentence_vectors @ statement_vector
     analysis = conflicts.analyse(statement)
     best: dict[str, conflicts.Relation] = {}
+    closest = int(np.argmax(sims))
     for i in np.argsort(-sims)[:8]:
         rel = conflicts.relate(analysis, sentences[int(i)], float(sims[i]))
         if rel.relation not in best or rel.score > best[rel.relation].score:
             best[rel.relation] = rel
-    for relation in ("conflicts", "corroborates", "related"):
-        if relation in best:
-            return best[relation].as_dict()
-    return {"relation": "unrelated", "kind": None, "score": float(sims.max()), "explanation": "not about the same thing"}
+    rule = next((best[r] for r in ("conflicts", "corroborates", "related") if r in best), None)
+    model = stance_model.load() if use_model else None
+    if model is not None:
+        label = stance_model.predict([stance_model.features(statement, sentences, sentence_vectors, statement_vector)], model)[0]
+        relation = stance_model.TO_RELATION[label]
+        basis = best.get(relation) or rule
+        why = f"stance model: {label}" + (f"; rules: {basis.explanation}" if basis else "")
+        return {"relation": relation, "kind": basis.kind if basis and relation == "conflicts" else None,
+                "score": float(sims.max()), "explanation": why, "evidence": sentences[closest]}
+    if rule is None:
+        return {"relation": "unrelated", "kind": None, "score": float(sims.max()),
+                "explanation": "not about the same thing", "evidence": sentences[closest]}
+    return {**rule.as_dict(), "evidence": sentences[closest]}

@@ -343,6 +343,11 @@ def check(
                       f"{' / ' + r['speaker'] if r['speaker'] else ''}] {r['text']}", markup=False, highlight=False)
             out.print(f"    {r['kind'] or ''} {r['score']:.2f}: {r['explanation']}", markup=False, highlight=False)
     out.print(f"related but neither: {result['related']}", markup=False)
+    if result.get("articles"):
+        out.print("articles as a whole:", markup=False)
+        for a in result["articles"]:
+            out.print(f"  {a['relation']:<12} {a['outlet'] or 'unknown outlet'} / origin {a['origin'] or 'unknown'}: "
+                      f"{a['title'] or a['article_id']} ({a['explanation']})", markup=False, highlight=False)
 
 
 @app.command()

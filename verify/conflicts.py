@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -106,7 +107,7 @@ _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
 _SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 QUANTITY_RE = re.compile(
     r"(?<![\w.])(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?|" + "|".join(_NUMBER_WORDS) + r")(?![\w.,]*\w)(?<!\d(?:st|nd|rd|th))"
-    r"(?:\s*(?P<scale>thousand|million|billion|trillion))?\s*(?P<unit>%|percent|per cent|[a-z]+(?:\s+[a-z]+)?)?",
+    r"(?:\s*(?P<scale>thousand|million|billion|trillion))?\s*(?P<unit>%|percent|per cent|[a-z]+)?",
     re.IGNORECASE,
 )
 MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
@@ -165,9 +166,7 @@ def _quantities(text: str) -> list[Quantity]:
         unit = (m.group("unit") or "").lower().strip()
         if unit in ("percent", "per cent"):
             unit = "%"
-        words = [w for w in unit.split() if w not in _STOP_UNITS]
-        unit = words[0] if words else ""
-        if not unit or (1900 <= value <= 2100 and float(value).is_integer() and unit not in {"%", "people", "troops"}):
+        if not unit or unit in _STOP_UNITS or (1900 <= value <= 2100 and float(value).is_integer() and unit not in {"%", "people", "troops"}):
             continue  # a bare number or a year says nothing countable
         found.append(Quantity(value, unit.rstrip("s") if unit != "%" else unit, m.group(0).strip()))
     return found
@@ -201,13 +200,14 @@ def entities_in(text: str) -> set[str]:
     """Canonical entities named in `text` ("Pyongyang" and "DPRK" both give North Korea)."""
     global _ENTITY_NAMES
     if _ENTITY_NAMES is None:
-        entity, _ = names._tables()
-        _ENTITY_NAMES = sorted(set(entity.values()), key=len, reverse=True)
+        _ENTITY_NAMES = sorted(names.party_names(), key=len, reverse=True)
     canonical = names.canonical_text(text)
     return {name for name in _ENTITY_NAMES if re.search(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", canonical)}
 
 
+@lru_cache(maxsize=65536)
 def analyse(text: str) -> Analysis:
+    """Cues, numbers, dates, places and entities of one statement (cached: texts recur)."""
     places = _known_places()
     return Analysis(
         text=text,
@@ -244,9 +244,17 @@ class Relation:
 
 def _contrasting(a: Analysis, b: Analysis) -> str | None:
     """A word pair showing the two statements are about different subjects."""
+    def present(group: set[str], text: str) -> set[str]:
+        found = set()
+        for word in sorted(group, key=len, reverse=True):  # "deputy minister" before "minister"
+            pattern = r"\b" + re.escape(word) + r"\b"
+            if re.search(pattern, text):
+                found.add(word)
+                text = re.sub(pattern, " ", text)
+        return found
+
     for group in CONTRAST_SETS:
-        in_a = {w for w in group if re.search(r"\b" + re.escape(w) + r"\b", a.lower)}
-        in_b = {w for w in group if re.search(r"\b" + re.escape(w) + r"\b", b.lower)}
+        in_a, in_b = present(group, a.lower), present(group, b.lower)
         if in_a and in_b and not (in_a & in_b):
             return f"{sorted(in_a)[0]} / {sorted(in_b)[0]}"
     return None
@@ -305,7 +313,11 @@ def relate(a: str | Analysis, b: str | Analysis, similarity: float) -> Relation:
             for left, right in pairs:
                 for x, y, flip in ((a, b, False), (b, a, True)):
                     cue_x, cue_y = _first(left, x.text), _first(right, y.text)
-                    if cue_x and cue_y and not _first(right, x.text) and not _first(left, y.text):
+                    # "no plans to close" holds "to close": judge each side on what is left
+                    # once the opposite phrase is taken out.
+                    x_rest = re.sub(r"\b(?:" + left + r")", " ", x.text, flags=re.IGNORECASE)
+                    y_rest = re.sub(r"\b(?:" + right + r")", " ", y.text, flags=re.IGNORECASE)
+                    if cue_x and cue_y and not _first(right, x_rest) and not _first(left, y_rest):
                         cues = {"a": [cue_y], "b": [cue_x]} if flip else {"a": [cue_x], "b": [cue_y]}
                         return Relation("conflicts", kind, similarity, f"“{cue_x}” against “{cue_y}”", cues)
         # Negation: one side negates what the other affirms.
@@ -328,6 +340,8 @@ def relate(a: str | Analysis, b: str | Analysis, similarity: float) -> Relation:
             pa, pb = sorted(a.places)[0], sorted(b.places)[0]
             return Relation("conflicts", "place", similarity, f"{pa} against {pb}", {"a": [pa], "b": [pb]})
 
+    if similarity >= SAME_EVENT and _quantity_clash(a, b) and _date_clash(a, b):
+        return Relation("related", None, similarity, "alike, but numbers and dates both differ: different events")
     if similarity >= CORROBORATE and not contrast:
         return Relation("corroborates", None, similarity, "says the same thing")
     why = f"about the same thing; different subjects ({contrast})" if contrast else "about the same thing"
@@ -377,7 +391,7 @@ def judged(relation: Relation, probs: dict[str, float] | None) -> Relation:
         return Relation("conflicts", "contradiction", contradiction, nli, {"a": [], "b": []})
     if entailment >= 0.6 and relation.relation == "related":
         return Relation("corroborates", None, entailment, nli)
-    return relation
+    return Relation(relation.relation, relation.kind, relation.score, f"{relation.explanation}; {nli}", relation.cues)
 
 
 # ---------------------------------------------------------------------------

@@ -21,10 +21,17 @@ ABBREVIATION_DEF_RE = re.compile(
 
 
 @lru_cache(maxsize=1)
+def party_names() -> set[str]:
+    """Canonical names that can be a party to a dispute: countries and bodies, not job titles."""
+    data = json.loads(resources.files("verify.data").joinpath("aliases.json").read_text("utf-8"))
+    return set(data["entities"])
+
+
+@lru_cache(maxsize=1)
 def _tables() -> tuple[dict[str, str], dict[str, str]]:
     data = json.loads(resources.files("verify.data").joinpath("aliases.json").read_text("utf-8"))
     entity = {}
-    for canonical, variants in data["entities"].items():
+    for canonical, variants in [*data["entities"].items(), *((k, v) for k, v in data["roles"].items() if not k.startswith("_"))]:
         for variant in variants:
             entity[variant] = canonical
             if variant.startswith("the "):  # "The PRC and Russia ..." opens a sentence
@@ -43,8 +50,11 @@ def _alias_pattern(aliases: dict[str, str]) -> re.Pattern | None:
         return None
     alternatives = sorted(aliases, key=len, reverse=True)
     # Case-sensitive: "US" the country, not "us" the pronoun; "UN", not "un-".
-    # Not when the alias starts a longer name: "the North Korea-Russia", "Washington Post".
-    return re.compile(r"(?<![\w.-])(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w-])(?!\s+[A-Z])")
+    # Not when the alias starts a longer name ("the North Korea-Russia", "Washington Post"),
+    # except a dotted abbreviation, which is never the head of one: "U.S. Defense Secretary".
+    return re.compile(r"(?<![\w.-])(" + "|".join(
+        re.escape(a) + ("" if a.endswith(".") else r"(?![\w-])(?!\s+[A-Z])") for a in alternatives
+    ) + r")")
 
 
 @lru_cache(maxsize=1)

@@ -91,8 +91,10 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
         def encode_cached(extra: list[str]):
             """Texts the conflict search embeds (what explicit denials reject), through the cache."""
             hashes = [embed.text_hash(t) for t in extra]
+            nonlocal encoded
             vecs, fresh = embed.embed_texts(extra, model, store.load_embeddings(db, model_key, hashes))
             store.save_embeddings(db, model_key, fresh)
+            encoded += len(fresh)
             return vecs
 
         judge = conflicts.NliJudge(nli_model) if nli_model else None

@@ -1,0 +1,445 @@
+"""Conflicts: the pairwise rules of `relate`, the NLI combination `judged`, and what the seed build flags."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from conftest import open_store
+from verify import conflicts, pipeline, store
+from verify.conflicts import Relation, analyse, judged, relate
+
+# ---------------------------------------------------------------------------
+# The seed build
+# ---------------------------------------------------------------------------
+
+# Who each seed speaker speaks for, written out by hand (independent of the library's tables).
+PARTY_WORDS = {
+    "Austin": "United States", "Blinken": "United States", "Pentagon": "United States", "U.S.": "United States",
+    "Washington": "United States", "Peskov": "Russia", "Kremlin": "Russia", "Russia": "Russia",
+    "North Korea": "North Korea", "China": "China", "Shin": "South Korea", "Park": "South Korea",
+    "Seoul": "South Korea", "South Korea": "South Korea",
+}
+
+
+def hand_parties(speaker: str | None) -> set[str]:
+    return {party for word, party in PARTY_WORDS.items() if word in (speaker or "")}
+
+
+@pytest.fixture(scope="module")
+def seed_conflicts(seed_db):
+    return store.conflicts(seed_db)
+
+
+def conflicts_between(rows, fragment: str, other) -> list[tuple[dict, int]]:
+    """(conflict, index of the side whose text contains `fragment`) for conflicts whose other
+    claim satisfies `other(claim)`."""
+    found = []
+    for row in rows:
+        for i in (0, 1):
+            mine, theirs = row["claims"][i], row["claims"][1 - i]
+            if fragment in mine["text"] and other(theirs):
+                found.append((row, i))
+    return found
+
+
+def side_cues(row: dict, i: int) -> list[str]:
+    return row["cues"]["ab"[i]]
+
+
+def test_seed_build_flags_a_few_conflicts(seed_build, seed_conflicts):
+    assert 3 <= len(seed_conflicts) <= 10
+    assert seed_build["result"].n_conflicts == len(seed_conflicts)
+    assert {x["review"] for x in seed_conflicts} == {"pending"}
+    for x in seed_conflicts:
+        assert x["kind"] in conflicts.KINDS
+        assert x["explanation"].strip()
+        assert x["attribution"] in {"parties", "outlets"}
+        assert 0.4 <= x["score"] <= 1.0
+        assert x["claim_a"] != x["claim_b"] and None not in x["claims"]
+
+
+def test_conflict_ids_come_from_the_content_of_the_two_claims(seed_conflicts):
+    keys = [x["pair_key"] for x in seed_conflicts]
+    assert len(set(keys)) == len(keys)
+    for x in seed_conflicts:
+        a, b = x["claims"]
+        assert x["pair_key"] == conflicts.pair_key(a["text"], b["text"]) == conflicts.pair_key(b["text"], a["text"])
+        assert x["id"] == "x" + x["pair_key"][:11]
+
+
+def test_pair_key_ignores_order_and_whitespace_only():
+    assert conflicts.pair_key("A  b\nc", "d e") == conflicts.pair_key("d e", "A b c")
+    assert conflicts.pair_key("A b c", "d e") != conflicts.pair_key("a b c", "d e")
+
+
+def test_kremlin_denial_against_austins_accusation(seed_conflicts):
+    found = conflicts_between(seed_conflicts, "absolutely unfounded",
+                              lambda c: "Austin" in (c["speaker"] or "") and "helping" in c["text"])
+    assert found, [x["explanation"] for x in seed_conflicts]
+    for row, i in found:
+        assert row["kind"] == "denial"
+        assert row["attribution"] == "parties"
+        assert "unfounded" in row["explanation"]
+        assert "unfounded" in side_cues(row, i)
+        assert "helping" in side_cues(row, 1 - i)
+        assert "Peskov" in row["claims"][i]["speaker"]
+
+
+def test_north_korea_russia_denial_against_arms_transfers(seed_conflicts):
+    arms = re.compile(r"\barms (?:deals?|transfers?|suppl\w*)|\bproviding weapons", re.IGNORECASE)
+    found = conflicts_between(seed_conflicts, "have denied any arms deals", lambda c: bool(arms.search(c["text"])))
+    assert found, [x["explanation"] for x in seed_conflicts]
+    for row, i in found:
+        assert row["kind"] == "denial"
+        assert row["attribution"] == "parties"
+        assert "denied" in row["explanation"]
+        assert side_cues(row, i) == ["denied"]
+        assert side_cues(row, 1 - i)  # what the other side says they did: violating, illegal, providing...
+    # Among them, the transfers between Russia and North Korea that Seoul and Washington condemn.
+    others = [row["claims"][1 - i]["text"] for row, i in found]
+    assert any("arms transfers between Russia and North Korea" in t for t in others), others
+
+
+def test_chinese_compliance_against_the_accusation_that_china_helps(seed_conflicts):
+    found = conflicts_between(
+        seed_conflicts, "complying with international obligations",
+        lambda c: bool(re.search(r"\b(China|PRC)\b", c["text"])) and bool(re.search(r"helping|evad", c["text"])))
+    assert found, [x["explanation"] for x in seed_conflicts]
+    for row, i in found:
+        assert row["kind"] == "denial"
+        assert row["attribution"] == "parties"
+        assert "complies" in row["explanation"]
+        assert side_cues(row, i) == ["complying with international obligations"]
+        assert "helping" in side_cues(row, 1 - i)
+        assert row["claims"][i]["speaker"] == "China"
+
+
+def test_each_conflict_is_between_origins_or_between_parties(seed_conflicts):
+    for x in seed_conflicts:
+        a, b = x["claims"]
+        if a["origin"] == b["origin"]:
+            pa, pb = hand_parties(a["speaker"]), hand_parties(b["speaker"])
+            assert pa and pb and not (pa & pb), (a["speaker"], b["speaker"], x["explanation"])
+
+
+def test_clusters_touched_by_a_conflict_are_conflicting(seed_db, seed_conflicts):
+    touched = {c["cluster_id"] for x in seed_conflicts for c in x["claims"]}
+    clusters = {k["id"]: k for k in store.clusters(seed_db)}
+    assert touched
+    for cid, k in clusters.items():
+        if cid in touched:
+            assert k["status"] == "conflicting"
+            assert k["corroboration"] in {"corroborated", "single-source"}
+        else:
+            assert k["status"] == k["corroboration"] != "conflicting"
+
+
+def test_export_lists_the_conflicts(seed_export, seed_conflicts):
+    assert [x["id"] for x in seed_export["conflicts"]] == [x["id"] for x in seed_conflicts]
+    assert all(x["review"] == "pending" and x["note"] is None for x in seed_export["conflicts"])
+
+
+# ---------------------------------------------------------------------------
+# A small corpus: outlets that disagree, and one outlet that does not disagree with itself
+# ---------------------------------------------------------------------------
+
+BLAST_42 = ("At least 42 people were killed in the blast at the chemical plant in the port city on Monday. "
+            "Rescue teams worked through the night to search the damaged buildings nearby. "
+            "The cause of the explosion was still being investigated by the local authorities.")
+BLAST_17 = ("At least 17 people were killed in the blast at the chemical plant in the port city on Monday. "
+            "Hospitals across the region treated dozens of injured workers overnight. "
+            "Residents described a huge fireball that shook windows several kilometres away.")
+
+
+def _blast_build(make_jsonl, tmp_path, outlet_b):
+    path = make_jsonl("rows.jsonl", [
+        {"id": "a", "title": "Blast at plant", "outlet": "Reuters", "text": BLAST_42},
+        {"id": "b", "title": "Plant explosion", "outlet": outlet_b, "text": BLAST_17},
+    ])
+    result = pipeline.build([path], tmp_path / "v.db", None)
+    db = open_store(tmp_path / "v.db")
+    try:
+        return result, store.conflicts(db), store.clusters(db)
+    finally:
+        db.conn.close()
+
+
+def test_two_outlets_giving_different_tolls_conflict(make_jsonl, tmp_path):
+    result, rows, clusters = _blast_build(make_jsonl, tmp_path, "Associated Press")
+    assert result.n_conflicts == len(rows) == 1
+    (x,) = rows
+    assert x["kind"] == "quantity"
+    assert x["attribution"] == "outlets"
+    assert {c["origin"] for c in x["claims"]} == {"Reuters", "Associated Press"}
+    assert {x["claims"][0]["text"][:11], x["claims"][1]["text"][:11]} == {"At least 42", "At least 17"}
+    assert "42 people" in x["explanation"] and "17 people" in x["explanation"]
+    touched = {c["cluster_id"] for c in x["claims"]}
+    assert {k["id"] for k in clusters if k["status"] == "conflicting"} == touched
+
+
+def test_one_outlet_is_not_in_conflict_with_itself(make_jsonl, tmp_path):
+    result, rows, clusters = _blast_build(make_jsonl, tmp_path, "Reuters")
+    assert result.n_conflicts == 0
+    assert rows == []
+    assert "conflicting" not in {k["status"] for k in clusters}
+
+
+# ---------------------------------------------------------------------------
+# Who speaks for whom
+# ---------------------------------------------------------------------------
+
+
+def test_speaker_party_from_the_speaker_and_from_a_bare_surname():
+    parties = conflicts.speaker_parties({}, [
+        {"id": "1", "speaker": "Kremlin spokesman Dmitry Peskov"},
+        {"id": "2", "speaker": "Peskov"},
+        {"id": "3", "speaker": None},
+        {"id": "4", "speaker": "Beijing"},
+        {"id": "5", "speaker": "the DPRK foreign ministry"},
+    ])
+    assert parties == {"1": {"Russia"}, "2": {"Russia"}, "3": set(), "4": {"China"}, "5": {"North Korea"}}
+
+
+def test_a_us_official_speaks_for_the_united_states():
+    parties = conflicts.speaker_parties({}, [{"id": "1", "speaker": "U.S. Defense Secretary Lloyd Austin"},
+                                             {"id": "2", "speaker": "Austin"}])
+    assert parties == {"1": {"United States"}, "2": {"United States"}}
+
+
+def test_denied_object_names_the_denier_and_what_is_denied():
+    claim = {"text": "North Korea and Russia have denied any arms deals, though their leaders met."}
+    assert conflicts.denied_object(claim, {"Russia", "North Korea"}) == "North Korea Russia any arms deals"
+    assert conflicts.denied_object({"text": "All such statements are absolutely unfounded."}, {"Russia"}) is None
+
+
+# ---------------------------------------------------------------------------
+# relate(): one pair of statements, similarity given
+# ---------------------------------------------------------------------------
+
+
+def test_denial():
+    r = relate("The ministry denied that troops crossed the border", "Troops crossed the border on Monday", 0.7)
+    assert (r.relation, r.kind) == ("conflicts", "denial")
+    assert r.cues == {"a": ["denied"], "b": []}
+    assert r.score == 0.7
+    assert "denied" in r.explanation
+
+
+def test_denial_cues_follow_the_sides():
+    r = relate("Troops crossed the border on Monday", "The ministry denied that troops crossed the border", 0.7)
+    assert (r.relation, r.kind) == ("conflicts", "denial")
+    assert r.cues == {"a": [], "b": ["denied"]}
+
+
+def test_compliance_against_violation_is_a_denial():
+    r = relate("China says it is complying with its obligations under UN sanctions",
+               "China is helping North Korea evade sanctions", 0.5)
+    assert (r.relation, r.kind) == ("conflicts", "denial")
+    assert r.cues == {"a": ["complying with its obligations"], "b": ["helping", "evade"]}
+
+
+def test_two_denials_of_the_same_thing_agree():
+    r = relate("The ministry denied that troops crossed the border",
+               "The ministry denied that troops crossed the border", 0.99)
+    assert r.relation == "corroborates"
+
+
+def test_polarity_close_against_no_plans_to_close():
+    r = relate("The factory will close next year", "The company has no plans to close the factory", 0.8)
+    assert (r.relation, r.kind) == ("conflicts", "negation")
+
+
+def test_polarity_close_against_not_close():
+    r = relate("The factory will close next year", "The factory will not close next year", 0.9)
+    assert (r.relation, r.kind) == ("conflicts", "negation")
+    assert r.cues == {"a": ["will close"], "b": ["not close"]}
+
+
+def test_arrested_against_at_large():
+    r = relate("Police arrested the suspect on Friday", "The suspect remains at large", 0.7)
+    assert (r.relation, r.kind) == ("conflicts", "negation")
+    assert r.cues == {"a": ["arrested"], "b": ["at large"]}
+
+
+def test_different_death_tolls():
+    r = relate("42 people were killed in the blast", "17 people were killed in the blast", 0.9)
+    assert (r.relation, r.kind) == ("conflicts", "quantity")
+    assert [c.startswith("42 people") for c in r.cues["a"]] == [True]
+    assert [c.startswith("17 people") for c in r.cues["b"]] == [True]
+    assert r.explanation.endswith("(people)")
+
+
+def test_death_toll_cues_are_the_quantities():
+    r = relate("42 people were killed in the blast", "17 people were killed in the blast", 0.9)
+    assert r.cues == {"a": ["42 people"], "b": ["17 people"]}
+
+
+def test_quantities_within_ten_percent_agree():
+    r = relate("About 1,000 people joined the march in the capital",
+               "About 1,050 people joined the march in the capital", 0.9)
+    assert r.relation == "corroborates"
+
+
+def test_different_tolls_need_the_same_event():
+    r = relate("42 people were killed in the blast", "17 people were killed in the blast", 0.5)
+    assert r.relation == "related"
+
+
+def test_percentages_rose_against_fell():
+    r = relate("Sales rose 8% in March", "Sales fell 3% in March", 0.8)
+    assert (r.relation, r.kind) == ("conflicts", "negation")
+    assert r.cues == {"a": ["rose"], "b": ["fell"]}
+
+
+def test_percentages_differ():
+    r = relate("Unemployment was 8% in March", "Unemployment was 3% in March", 0.9)
+    assert (r.relation, r.kind) == ("conflicts", "quantity")
+    assert r.cues == {"a": ["8%"], "b": ["3%"]}
+
+
+def test_verdict():
+    r = relate("The election was rigged", "The election was free and fair", 0.7)
+    assert (r.relation, r.kind) == ("conflicts", "verdict")
+    assert r.cues == {"a": ["rigged"], "b": ["free and fair"]}
+
+
+def test_date():
+    r = relate("The summit opened on March 3", "The summit opened on March 5", 0.9)
+    assert (r.relation, r.kind) == ("conflicts", "date")
+    assert r.cues == {"a": ["March 3"], "b": ["March 5"]}
+    assert r.explanation == "March 3 against March 5"
+
+
+def test_place():
+    r = relate("The summit was held in Seoul", "The summit was held in Tokyo", 0.9)
+    assert (r.relation, r.kind) == ("conflicts", "place")
+    assert r.cues == {"a": ["South Korea"], "b": ["Japan"]}
+
+
+def test_different_events_years_apart_are_not_a_conflict():
+    a = "A 7.8 magnitude earthquake in 2015 killed 9,000 people in Nepal"
+    b = "A 6.1 magnitude earthquake in 2023 killed 150 people in Nepal"
+    for similarity in (0.7, 0.8, 0.9):
+        assert relate(a, b, similarity).relation != "conflicts"
+
+
+def test_different_events_years_apart_do_not_corroborate():
+    r = relate("A 7.8 magnitude earthquake in 2015 killed 9,000 people in Nepal",
+               "A 6.1 magnitude earthquake in 2023 killed 150 people in Nepal", 0.8)
+    assert r.relation == "related"
+
+
+def test_different_subjects_are_not_a_conflict():
+    r = relate("Exports rose 5% in May", "Imports fell 2% in May", 0.9)
+    assert r.relation == "related"
+    assert r.kind is None
+    assert "exports / imports" in r.explanation
+
+
+def test_minister_and_deputy_minister_are_different_subjects():
+    r = relate("The minister visited Seoul on Monday", "The deputy minister visited Seoul on Tuesday", 0.9)
+    assert r.relation == "related"
+    assert "deputy minister" in r.explanation
+
+
+def test_added_detail_is_not_a_conflict():
+    for similarity in (0.85, 0.95):
+        r = relate("The UNC was established in 1950", "The UNC was established in July 1950", similarity)
+        assert r.relation == "corroborates"
+
+
+def test_not_only_but_also_is_not_a_negation():
+    text = "The deal is not only about trade but also about security"
+    assert analyse(text).negation == []
+    r = relate(text, "The deal is about trade and security", 0.9)
+    assert r.relation == "corroborates"
+
+
+def test_a_real_negation_of_a_near_identical_statement():
+    r = relate("The minister will attend the summit", "The minister will not attend the summit", 0.9)
+    assert (r.relation, r.kind) == ("conflicts", "negation")
+    assert r.cues == {"a": [], "b": ["not"]}
+
+
+def test_ordinals_are_not_quantities():
+    text = "Talks were held from the 11th to the 17th"
+    assert analyse(text).quantities == []
+    r = relate(text, "Talks were held from the 14th to the 17th", 0.9)
+    assert r.relation == "corroborates"
+
+
+def test_quantities_are_parsed_with_units_and_scales():
+    found = [(q.value, q.unit) for q in analyse("Exports of 3.5 million tons rose 12% after 2,500 troops left").quantities]
+    assert found == [(3.5e6, "ton"), (12.0, "%"), (2500.0, "troop")]
+    assert analyse("The war began in 1950 and ended in 1953").quantities == []
+
+
+@pytest.mark.parametrize("similarity, relation", [(0.39, "unrelated"), (0.0, "unrelated"), (0.4, "conflicts")])
+def test_unrelated_below_the_related_floor(similarity, relation):
+    r = relate("The ministry denied that troops crossed the border", "Troops crossed the border on Monday", similarity)
+    assert r.relation == relation
+    if relation == "unrelated":
+        assert r.kind is None and r.cues == {}
+
+
+def test_as_dict_rounds_the_score():
+    d = relate("The summit opened on March 3", "The summit opened on March 5", 0.912345).as_dict()
+    assert d == {"relation": "conflicts", "kind": "date", "score": 0.912, "explanation": "March 3 against March 5",
+                 "cues": {"a": ["March 3"], "b": ["March 5"]}}
+    json.dumps(d)
+
+
+# ---------------------------------------------------------------------------
+# judged(): the rules' answer combined with NLI probabilities
+# ---------------------------------------------------------------------------
+
+
+def _probs(contradiction, entailment):
+    return {"contradiction": contradiction, "entailment": entailment, "neutral": round(1 - contradiction - entailment, 6)}
+
+
+def test_judged_without_probabilities_keeps_the_rules():
+    r = relate("The election was rigged", "The election was free and fair", 0.7)
+    assert judged(r, None) is r
+
+
+def test_entailment_overrules_a_rule_conflict():
+    r = judged(relate("The election was rigged", "The election was free and fair", 0.7), _probs(0.05, 0.9))
+    assert (r.relation, r.kind) == ("related", None)
+    assert r.score == 0.7
+    assert "overruled by NLI model" in r.explanation and "entailment 0.90" in r.explanation
+
+
+def test_contradiction_turns_related_into_a_conflict():
+    base = Relation("related", None, 0.55, "about the same thing")
+    r = judged(base, _probs(0.7, 0.1))
+    assert (r.relation, r.kind) == ("conflicts", "contradiction")
+    assert r.score == 0.7
+    assert r.explanation == "NLI model: contradiction 0.70, entailment 0.10"
+
+
+def test_nli_agreement_keeps_a_rule_conflict_and_averages_the_score():
+    r = judged(relate("The election was rigged", "The election was free and fair", 0.7), _probs(0.5, 0.3))
+    assert (r.relation, r.kind) == ("conflicts", "verdict")
+    assert r.score == pytest.approx(0.6)
+    assert r.explanation.endswith("; NLI model: contradiction 0.50, entailment 0.30")
+    assert r.cues == {"a": ["rigged"], "b": ["free and fair"]}
+
+
+def test_entailment_turns_related_into_corroboration():
+    r = judged(Relation("related", None, 0.55, "about the same thing"), _probs(0.1, 0.7))
+    assert (r.relation, r.score) == ("corroborates", 0.7)
+
+
+def test_nli_never_relates_unrelated_statements():
+    base = Relation("unrelated", None, 0.2, "not about the same thing")
+    assert judged(base, _probs(0.95, 0.0)) is base
+
+
+def test_undecided_nli_leaves_the_relation():
+    base = Relation("related", None, 0.55, "about the same thing")
+    r = judged(base, _probs(0.4, 0.4))
+    assert (r.relation, r.kind, r.score) == ("related", None, 0.55)
