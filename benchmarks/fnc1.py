@@ -111,13 +111,9 @@ def predict(bodies: dict[str, str], stances: list[dict], model: str | None = Non
     dims = len(next(iter(vec.values())))
     matrices = {b: (np.vstack([vec[s] for s in ss]) if ss else np.zeros((0, dims), np.float32)) for b, ss in sentences.items()}
     variants = {"rules": False} | ({"model": True} if stance.load() is not None else {})
-    predicted: dict[str, list[str]] = {name: [] for name in variants}
-    for row in stances:
-        b = row["Body ID"]
-        for name, use_model in variants.items():
-            relation = check.stance(row["Headline"], sentences[b], matrices[b], vec[row["Headline"]], use_model)
-            predicted[name].append(TO_FNC[relation["relation"]])
-    return predicted
+    items = [(row["Headline"], sentences[row["Body ID"]], matrices[row["Body ID"]], vec[row["Headline"]]) for row in stances]
+    return {name: [TO_FNC[r["relation"]] for r in check.stance_many(items, use_model)]
+            for name, use_model in variants.items()}
 
 
 def print_row(name: str, s: dict) -> None:

@@ -92,12 +92,12 @@ def check(db, statement: str, model: str | None = None, judge: conflicts.NliJudg
                 }
     ranked = sorted(results.values(), key=lambda r: -r["score"])
     # Each article that touches the statement, as a whole: its stance over all its claims.
-    articles = []
     touched = list(dict.fromkeys(claims[i]["article_id"] for i in chosen))
-    for article_id in touched:
-        rows = [i for i, c in enumerate(claims) if c["article_id"] == article_id]
-        verdict = stance(statement, [claims[i]["text"] for i in rows], vectors[rows], v)
-        first = claims[rows[0]]
+    members = {a: [i for i, c in enumerate(claims) if c["article_id"] == a] for a in touched}
+    verdicts = stance_many([(statement, [claims[i]["text"] for i in members[a]], vectors[members[a]], v) for a in touched])
+    articles = []
+    for article_id, verdict in zip(touched, verdicts):
+        first = claims[members[article_id][0]]
         articles.append({"article_id": article_id, "title": first.get("title"), "outlet": first.get("outlet"),
                          "origin": first.get("origin"), **verdict})
     return {
@@ -115,32 +115,53 @@ def _claim_summary(claim: dict) -> dict:
 
 def stance(statement: str, sentences: list[str], sentence_vectors: np.ndarray, statement_vector: np.ndarray,
            use_model: bool = True) -> dict:
-    """One relation of a text (its sentences) towards a statement.
+    """One relation of a text (its sentences) towards a statement; see `stance_many`."""
+    return stance_many([(statement, sentences, sentence_vectors, statement_vector)], use_model)[0]
 
-    With the trained stance model (models/stance/) the relation is the model's; without it, the
-    rules decide: conflicts if a related sentence conflicts, corroborates if one says the same,
-    related if any is about it. Either way the closest sentence and the rules' finding explain it.
-    """
-    if len(sentences) == 0:
-        return {"relation": "unrelated", "kind": None, "score": 0.0, "explanation": "no sentences", "evidence": None}
-    sims = sentence_vectors @ statement_vector
+
+def _rule_stance(statement: str, sentences: list[str], sims: np.ndarray) -> conflicts.Relation | None:
+    """The rules over the closest sentences: conflicts, else corroborates, else related."""
     analysis = conflicts.analyse(statement)
     best: dict[str, conflicts.Relation] = {}
-    closest = int(np.argmax(sims))
     for i in np.argsort(-sims)[:8]:
         rel = conflicts.relate(analysis, sentences[int(i)], float(sims[i]))
         if rel.relation not in best or rel.score > best[rel.relation].score:
             best[rel.relation] = rel
-    rule = next((best[r] for r in ("conflicts", "corroborates", "related") if r in best), None)
+    return next((best[r] for r in ("conflicts", "corroborates", "related") if r in best), None)
+
+
+def stance_many(items: list[tuple[str, list[str], np.ndarray, np.ndarray]], use_model: bool = True) -> list[dict]:
+    """Relations of texts towards statements: items are (statement, sentences, their vectors,
+    statement vector). With the trained stance model (models/stance/) its label decides,
+    combined with the rules as the model's evaluation chose (a rule-found conflict may override
+    agree/discuss); without it, the rules alone. The closest sentence is the evidence."""
     model = stance_model.load() if use_model else None
-    if model is not None:
-        label = stance_model.predict([stance_model.features(statement, sentences, sentence_vectors, statement_vector)], model)[0]
+    combine = (stance_model.evaluation() or {}).get("combine", "model")
+    rows, rules, sims_list = [], [], []
+    for statement, sentences, vectors, v in items:
+        sims = vectors @ v if len(sentences) else np.zeros(0)
+        sims_list.append(sims)
+        rules.append(_rule_stance(statement, sentences, sims) if len(sentences) else None)
+        if model is not None:
+            rows.append(stance_model.features(statement, sentences, vectors, v))
+    labels = stance_model.predict(rows, model) if model is not None else [None] * len(items)
+    out = []
+    for (statement, sentences, _, _), sims, rule, label in zip(items, sims_list, rules, labels):
+        evidence = sentences[int(np.argmax(sims))] if len(sentences) else None
+        top = float(sims.max()) if len(sentences) else 0.0
+        if label is None:
+            if rule is None:
+                out.append({"relation": "unrelated", "kind": None, "score": top,
+                            "explanation": "not about the same thing", "evidence": evidence})
+            else:
+                out.append({**rule.as_dict(), "evidence": evidence})
+            continue
         relation = stance_model.TO_RELATION[label]
-        basis = best.get(relation) or rule
-        why = f"stance model: {label}" + (f"; rules: {basis.explanation}" if basis else "")
-        return {"relation": relation, "kind": basis.kind if basis and relation == "conflicts" else None,
-                "score": float(sims.max()), "explanation": why, "evidence": sentences[closest]}
-    if rule is None:
-        return {"relation": "unrelated", "kind": None, "score": float(sims.max()),
-                "explanation": "not about the same thing", "evidence": sentences[closest]}
-    return {**rule.as_dict(), "evidence": sentences[closest]}
+        why = f"stance model: {label}"
+        if combine == "rules-disagree" and rule is not None and rule.relation == "conflicts" and label in ("agree", "discuss"):
+            relation, why = "conflicts", f"stance model: {label}, overridden by the rules"
+        if rule is not None:
+            why += f"; rules: {rule.explanation}"
+        out.append({"relation": relation, "kind": rule.kind if rule is not None and relation == "conflicts" else None,
+                    "score": top, "explanation": why, "evidence": evidence})
+    return out

@@ -38,13 +38,21 @@ def report_context(db) -> dict:
         k["claims"] = claims_by_cluster[k["id"]]
         grouped.setdefault(k["status"], []).append(k)
     counts = {status: len(grouped.get(status, [])) for status in STATUS_ORDER}
+    conflicts = store.conflicts(db)
+    conflicts_by_cluster = defaultdict(list)
+    for x in conflicts:
+        a, b = x["claims"]
+        for mine, other in ((a, b), (b, a)):
+            if mine and other:
+                conflicts_by_cluster[mine["cluster_id"]].append({**x, "other": other})
     return {
         "articles": articles,
         "claims_by_article": claims_by_article,
         "grouped": grouped,
         "counts": counts,
         "n_claims": len(claims),
-        "conflicts": store.conflicts(db),
+        "conflicts": conflicts,
+        "conflicts_by_cluster": conflicts_by_cluster,
         "build": store.last_build(db),
     }
 
