@@ -102,6 +102,13 @@ CONTRAST_SETS = [
     {"forecast", "reported"}, {"men", "women"}, {"adults", "children"}, {"injured", "killed"}, {"wounded", "killed"},
     {"north", "south"}, {"upper house", "lower house"}, {"senate", "house"},
 ]
+# Compiled once: each statement's polar phrases and contrast words are read in `analyse`, so
+# that `relate` only compares what two analyses hold (it runs on every candidate pair).
+_POLAR = [(kind, re.compile(r"\b(?:" + left + r")", re.I), re.compile(r"\b(?:" + right + r")", re.I))
+          for kind, pairs in (("verdict", VERDICT_PAIRS), ("negation", POLARITY_PAIRS)) for left, right in pairs]
+_CONTRAST = [[(word, re.compile(r"\b" + re.escape(word) + r"\b")) for word in sorted(group, key=len, reverse=True)]
+             for group in CONTRAST_SETS]
+
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
                  "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "twenty": 20, "hundred": 100, "thousand": 1000}
 _SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
@@ -143,6 +150,11 @@ class Analysis:
     places: set[str] = field(default_factory=set)
     entities: set[str] = field(default_factory=set)
     lower: str = ""
+    # Per _POLAR entry: (left phrase, right phrase, right phrase once left ones are taken out,
+    # left phrase once right ones are taken out); None where absent.
+    polar: tuple = ()
+    # Per CONTRAST_SETS group: the words present, longest first ("deputy minister", not also "minister").
+    contrast: tuple = ()
 
 
 def _number(token: str) -> float | None:
@@ -185,6 +197,7 @@ def _dates(text: str) -> list[dict]:
 
 
 
+@lru_cache(maxsize=1)
 def _known_places() -> dict[str, str]:
     """Place name -> canonical entity, from the entity gazetteer (countries, capitals)."""
     entity, _ = names._tables()
@@ -193,16 +206,15 @@ def _known_places() -> dict[str, str]:
     return places
 
 
-_ENTITY_NAMES: list[str] | None = None
+@lru_cache(maxsize=1)
+def _party_pattern() -> re.Pattern:
+    alternatives = sorted(names.party_names(), key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, alternatives)) + r")(?![\w-])")
 
 
 def entities_in(text: str) -> set[str]:
-    """Canonical entities named in `text` ("Pyongyang" and "DPRK" both give North Korea)."""
-    global _ENTITY_NAMES
-    if _ENTITY_NAMES is None:
-        _ENTITY_NAMES = sorted(names.party_names(), key=len, reverse=True)
-    canonical = names.canonical_text(text)
-    return {name for name in _ENTITY_NAMES if re.search(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", canonical)}
+    """Canonical parties named in `text` ("Pyongyang" and "DPRK" both give North Korea)."""
+    return set(_party_pattern().findall(names.canonical_text(text)))
 
 
 @lru_cache(maxsize=65536)
@@ -221,7 +233,33 @@ def analyse(text: str) -> Analysis:
         places={places[m.group("place")] for m in PLACE_RE.finditer(text) if m.group("place") in places},
         entities=entities_in(text),
         lower=text.lower(),
+        polar=tuple(_polar_phrases(text)),
+        contrast=tuple(_contrast_words(text.lower())),
     )
+
+
+def _first_match(pattern: re.Pattern, text: str) -> str | None:
+    m = pattern.search(text)
+    return m.group(0) if m else None
+
+
+def _polar_phrases(text: str):
+    for _, left, right in _POLAR:
+        # "no plans to close" holds "to close": each side is also judged on what is left once
+        # the opposite phrase is taken out.
+        l, r = _first_match(left, text), _first_match(right, text)
+        yield (l, r, _first_match(right, left.sub(" ", text)) if l and r else r,
+               _first_match(left, right.sub(" ", text)) if l and r else l)
+
+
+def _contrast_words(lower: str):
+    for group in _CONTRAST:
+        found, rest = set(), lower
+        for word, pattern in group:
+            if pattern.search(rest):
+                found.add(word)
+                rest = pattern.sub(" ", rest)
+        yield frozenset(found)
 
 
 # ---------------------------------------------------------------------------
@@ -244,17 +282,7 @@ class Relation:
 
 def _contrasting(a: Analysis, b: Analysis) -> str | None:
     """A word pair showing the two statements are about different subjects."""
-    def present(group: set[str], text: str) -> set[str]:
-        found = set()
-        for word in sorted(group, key=len, reverse=True):  # "deputy minister" before "minister"
-            pattern = r"\b" + re.escape(word) + r"\b"
-            if re.search(pattern, text):
-                found.add(word)
-                text = re.sub(pattern, " ", text)
-        return found
-
-    for group in CONTRAST_SETS:
-        in_a, in_b = present(group, a.lower), present(group, b.lower)
+    for in_a, in_b in zip(a.contrast, b.contrast):
         if in_a and in_b and not (in_a & in_b):
             return f"{sorted(in_a)[0]} / {sorted(in_b)[0]}"
     return None
@@ -283,18 +311,12 @@ def _quantity_clash(a: Analysis, b: Analysis) -> tuple[Quantity, Quantity] | Non
     return None
 
 
-def _first(patterns: str, text: str) -> str | None:
-    m = re.search(r"\b(?:" + patterns + r")", text, re.IGNORECASE)
-    return m.group(0) if m else None
-
-
 def relate(a: str | Analysis, b: str | Analysis, similarity: float) -> Relation:
     """How statement `b` stands to statement `a`, given their embedding similarity."""
     a = a if isinstance(a, Analysis) else analyse(a)
     b = b if isinstance(b, Analysis) else analyse(b)
     if similarity < RELATED:
         return Relation("unrelated", None, similarity, "not about the same thing")
-    contrast = _contrasting(a, b)
 
     # Denial: one side rejects what the other asserts.
     for x, y, flip in ((a, b, False), (b, a, True)):
@@ -307,19 +329,14 @@ def relate(a: str | Analysis, b: str | Analysis, similarity: float) -> Relation:
             return Relation("conflicts", "denial", similarity,
                             f"one side says it complies ({x.compliance[0]}) where the other says it {y.violation[0]}", cues)
 
+    contrast = _contrasting(a, b) if similarity >= SAME_EVENT else None
     if similarity >= SAME_EVENT and not contrast:
         # Opposite verdicts and predicates.
-        for kind, pairs in (("verdict", VERDICT_PAIRS), ("negation", POLARITY_PAIRS)):
-            for left, right in pairs:
-                for x, y, flip in ((a, b, False), (b, a, True)):
-                    cue_x, cue_y = _first(left, x.text), _first(right, y.text)
-                    # "no plans to close" holds "to close": judge each side on what is left
-                    # once the opposite phrase is taken out.
-                    x_rest = re.sub(r"\b(?:" + left + r")", " ", x.text, flags=re.IGNORECASE)
-                    y_rest = re.sub(r"\b(?:" + right + r")", " ", y.text, flags=re.IGNORECASE)
-                    if cue_x and cue_y and not _first(right, x_rest) and not _first(left, y_rest):
-                        cues = {"a": [cue_y], "b": [cue_x]} if flip else {"a": [cue_x], "b": [cue_y]}
-                        return Relation("conflicts", kind, similarity, f"“{cue_x}” against “{cue_y}”", cues)
+        for (kind, _, _), pa, pb in zip(_POLAR, a.polar, b.polar):
+            for (left_x, _, right_x_rest, _), (_, right_y, _, left_y_rest), flip in ((pa, pb, False), (pb, pa, True)):
+                if left_x and right_y and not right_x_rest and not left_y_rest:
+                    cues = {"a": [right_y], "b": [left_x]} if flip else {"a": [left_x], "b": [right_y]}
+                    return Relation("conflicts", kind, similarity, f"“{left_x}” against “{right_y}”", cues)
         # Negation: one side negates what the other affirms.
         # Only for near-identical statements: "X will attend" / "X will not attend". Looser pairs
         # carry negations about other things ("has nothing to do with the UN").
@@ -344,6 +361,7 @@ def relate(a: str | Analysis, b: str | Analysis, similarity: float) -> Relation:
         return Relation("related", None, similarity, "alike, but numbers and dates both differ: different events")
     if similarity >= CORROBORATE and not contrast:
         return Relation("corroborates", None, similarity, "says the same thing")
+    contrast = contrast or _contrasting(a, b)
     why = f"about the same thing; different subjects ({contrast})" if contrast else "about the same thing"
     return Relation("related", None, similarity, why)
 
