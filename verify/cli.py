@@ -212,6 +212,10 @@ def show(cluster_or_claim: str = typer.Argument(..., metavar="ID"), db: Path = D
     out.print(f"cluster {k['id']}: {k['status']}, {k['size']} claims from {', '.join(k['sources'])}", markup=False)
     print_table(k["claims"], [("id", "claim"), ("outlet", "outlet"), ("origin", "origin"),
                               ("speaker", "speaker"), ("text", "text")])
+    for x in k.get("conflicts", []):
+        other = x["claims"][1] if x["claim_a"] in k["claim_ids"] else x["claims"][0]
+        out.print(f"conflicts ({x['kind']}, {x['review']}, {x['id']}) with: [{other['outlet'] or 'unknown outlet'}"
+                  f"{' / ' + other['speaker'] if other['speaker'] else ''}] {other['text']}", markup=False, highlight=False)
 
 
 @app.command()

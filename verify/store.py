@@ -299,6 +299,8 @@ def cluster(db: sqlite_utils.Database, cluster_id: str) -> dict | None:
     row["sources"] = json.loads(row["sources"] or "[]")
     row["claims"] = list(db.query(CLAIM_VIEW + " where claims.cluster_id = ? order by articles.origin, articles.path, claims.position", [cluster_id]))
     row["claim_ids"] = [c["id"] for c in row["claims"]]
+    ids = set(row["claim_ids"])
+    row["conflicts"] = [c for c in conflicts(db) if c["claim_a"] in ids or c["claim_b"] in ids]
     return row
 
 
