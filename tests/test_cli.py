@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from conftest import GOOD_ARTICLE, MAVERICK, open_store
 from verify import store
+from cli_helpers import ok, ok_json, run
 from verify.cli import app
 
 ARTICLE_KEYS = {"id", "path", "title", "outlet", "origin", "published", "byline"}
@@ -26,22 +27,6 @@ def runner():
 @pytest.fixture(scope="module")
 def db(seed_build):
     return str(seed_build["db"])
-
-
-def run(runner, *args):
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
-
-
-def ok(runner, *args):
-    result = run(runner, *args)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def ok_json(runner, *args):
-    return json.loads(ok(runner, *args, "--json").stdout)
 
 
 # ---------------------------------------------------------------------------
