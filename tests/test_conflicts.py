@@ -193,7 +193,7 @@ def test_one_outlet_is_not_in_conflict_with_itself(make_jsonl, tmp_path):
 
 
 def test_speaker_party_from_the_speaker_and_from_a_bare_surname():
-    parties = conflicts.speaker_parties({}, [
+    parties = conflicts.speaker_parties([
         {"id": "1", "speaker": "Kremlin spokesman Dmitry Peskov"},
         {"id": "2", "speaker": "Peskov"},
         {"id": "3", "speaker": None},
@@ -204,7 +204,7 @@ def test_speaker_party_from_the_speaker_and_from_a_bare_surname():
 
 
 def test_a_us_official_speaks_for_the_united_states():
-    parties = conflicts.speaker_parties({}, [{"id": "1", "speaker": "U.S. Defense Secretary Lloyd Austin"},
+    parties = conflicts.speaker_parties([{"id": "1", "speaker": "U.S. Defense Secretary Lloyd Austin"},
                                              {"id": "2", "speaker": "Austin"}])
     assert parties == {"1": {"United States"}, "2": {"United States"}}
 

@@ -13,9 +13,6 @@ import numpy as np
 from verify import conflicts, embed, names, pipeline, store
 from verify import stance as stance_model
 
-RELATIONS = ("corroborates", "conflicts", "related", "unrelated")
-
-
 def _vectors(texts: list[str], model: str | None) -> np.ndarray:
     return embed.encode([names.canonical_text(t) for t in texts], model)
 

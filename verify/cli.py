@@ -45,14 +45,8 @@ class Review(str, Enum):
     dismissed = "dismissed"
 
 
-class Kind(str, Enum):
-    denial = "denial"
-    negation = "negation"
-    quantity = "quantity"
-    date = "date"
-    place = "place"
-    verdict = "verdict"
-    contradiction = "contradiction"
+# The rules' kinds, plus what an NLI model may add.
+Kind = Enum("Kind", {kind: kind for kind in (*conflict_rules.KINDS, "contradiction")}, type=str)
 
 
 NliOption = typer.Option(None, "--nli-model", help="Local NLI cross-encoder folder (contradiction/entailment/neutral labels), used on top of the rules.")

@@ -417,7 +417,7 @@ def judged(relation: Relation, probs: dict[str, float] | None) -> Relation:
 # ---------------------------------------------------------------------------
 
 
-def speaker_parties(articles: dict[str, dict], claims: list[dict]) -> dict[str, set[str]]:
+def speaker_parties(claims: list[dict]) -> dict[str, set[str]]:
     """claim id -> the parties its speaker stands for (Peskov -> Kremlin -> Russia).
 
     A bare surname ("Austin said") takes the party of the fullest mention of that surname in
@@ -500,7 +500,7 @@ def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray
     articles_by_id = {a["id"]: a for a in articles}
     index = {c["id"]: i for i, c in enumerate(claims)}
     analyses = [analyse(c["text"]) for c in claims]
-    parties = speaker_parties(articles_by_id, claims)
+    parties = speaker_parties(claims)
     origin = [source_key(articles_by_id[c["article_id"]]) for c in claims]
 
     def independent(i: int, j: int) -> bool:
