@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import open_store
+from conftest import MAVERICK, SEEDS, open_store
 from verify import conflicts, pipeline, store
 from verify.conflicts import Relation, analyse, judged, relate
 
@@ -443,3 +443,26 @@ def test_undecided_nli_leaves_the_relation():
     base = Relation("related", None, 0.55, "about the same thing")
     r = judged(base, _probs(0.4, 0.4))
     assert (r.relation, r.kind, r.score) == ("related", None, 0.55)
+
+
+def test_a_verbatim_reprint_changes_no_conflict_and_corroborates_nothing(tmp_path, seed_db):
+    """Another site reprinting the Reuters story word for word (its own page furniture around it)
+    is the same origin: no new corroboration, and the same conflicts, once each."""
+    from verify import pipeline, store
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for f in SEEDS.iterdir():
+        (corpus / f.name).write_bytes(f.read_bytes())
+    original = (SEEDS / MAVERICK).read_text(encoding="utf-8")
+    (corpus / "reprint.txt").write_text("Example Site\nHome | World\n" + original, encoding="utf-8")
+    result = pipeline.build([corpus], tmp_path / "r.db", None)
+    db = store.open_db(tmp_path / "r.db")
+    assert result.n_articles == 6
+    seed_pairs = {c["pair_key"] for c in store.conflicts(seed_db)}
+    pairs = [c["pair_key"] for c in store.conflicts(db)]
+    assert len(pairs) == len(set(pairs)) == len(seed_pairs)
+    assert set(pairs) == seed_pairs
+    corroborated = {k["id"] for k in store.clusters(db) if k["corroboration"] == "corroborated"}
+    seed_corroborated = {k["label"] for k in store.clusters(seed_db) if k["corroboration"] == "corroborated"}
+    assert {k["label"] for k in store.clusters(db) if k["id"] in corroborated} == seed_corroborated

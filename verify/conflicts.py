@@ -521,11 +521,13 @@ def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray
     for i, an in enumerate(analyses):
         for entity in an.entities:
             mentions.setdefault(entity, []).append(i)
+    referents_of: dict[int, set[int]] = {}
     for i, an in enumerate(analyses):
         if not (an.denial or an.compliance):
             continue
         claim = claims[i]
         referents = [index[c["id"]] for c in _denial_referents(claim, by_article[claim["article_id"]])]
+        referents_of[i] = set(referents)
         pool = set(referents)
         denier = parties[claim["id"]] or an.entities
         obj = denied_object(claim, denier)
@@ -540,7 +542,13 @@ def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray
         if blocked:
             idx = np.fromiter(blocked, dtype=int)
             sims = vectors[idx] @ target
-            pool.update(int(j) for j in idx[np.argsort(-sims)[:4 * MAX_DENIAL_TARGETS]])
+            texts_taken: set[str] = set()
+            for j in idx[np.argsort(-sims)]:  # the closest distinct texts: reprints don't crowd others out
+                if claims[int(j)]["text"] not in texts_taken:
+                    texts_taken.add(claims[int(j)]["text"])
+                    pool.add(int(j))
+                if len(texts_taken) >= 4 * MAX_DENIAL_TARGETS:
+                    break
         for j in pool:
             if j == i:
                 continue
@@ -565,7 +573,7 @@ def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray
             # The asserted side must be about the denying party, or be what the denial answers.
             denier = parties[claims[d]["id"]] or analyses[d].entities
             about_denier = bool(denier & analyses[t].entities)
-            referent = t in {index[c["id"]] for c in _denial_referents(claims[d], by_article[claims[d]["article_id"]])}
+            referent = t in referents_of.get(d, set())
             # Unless it is what the denial answers, the other side must accuse the denying party
             # of the act: name it and say it supplies, helps, violates, evades...
             if not referent and not (about_denier and analyses[t].violation):
@@ -597,13 +605,15 @@ def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray
         ka = (row["claim_a"], cluster_of[row["claim_b"]])
         kb = (row["claim_b"], cluster_of[row["claim_a"]])
         pair = tuple(sorted((cluster_of[row["claim_a"]] or row["claim_a"], cluster_of[row["claim_b"]] or row["claim_b"])))
-        if ka in seen or kb in seen or pair in seen:
+        # Verbatim reprints give the same two texts twice: one conflict per pair of texts.
+        if ka in seen or kb in seen or pair in seen or row["pair_key"] in seen:
             continue
         if row["kind"] == "denial":
             denier = row["claim_a"] if analyses[index[row["claim_a"]]].denial or analyses[index[row["claim_a"]]].compliance else row["claim_b"]
-            if per_claim.get(denier, 0) >= MAX_DENIAL_TARGETS:
+            statement = cluster_of[denier] or denier  # reprints of one denial share the cap
+            if per_claim.get(statement, 0) >= MAX_DENIAL_TARGETS:
                 continue
-            per_claim[denier] = per_claim.get(denier, 0) + 1
-        seen.update({ka, kb, pair})
+            per_claim[statement] = per_claim.get(statement, 0) + 1
+        seen.update({ka, kb, pair, row["pair_key"]})
         kept.append(row)
     return kept
