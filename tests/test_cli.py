@@ -243,3 +243,28 @@ def test_build_with_one_good_and_one_bad_file(runner, tmp_path, make_file):
     # The new database answers the read commands.
     rows = ok_json(runner, "sources", "--db", db_path)
     assert [r["path"] for r in rows] == [str(good)]
+
+
+def test_build_open_opens_the_report_when_a_browser_exists(runner, tmp_path, make_file, monkeypatch):
+    import webbrowser
+
+    opened = []
+    monkeypatch.setattr(webbrowser, "get", lambda *a: object())
+    monkeypatch.setattr(webbrowser, "open", lambda uri, *a, **k: opened.append(uri) or True)
+    folder = make_file("a.txt", GOOD_ARTICLE).parent
+    result = ok(runner, "build", folder, "--db", tmp_path / "v.db", "--out", tmp_path / "out", "--open")
+    report_uri = (tmp_path / "out" / "index.html").resolve().as_uri()
+    assert opened == [report_uri]
+    assert f"opened {report_uri}" in result.stdout
+
+
+def test_build_open_without_a_browser_says_so(runner, tmp_path, make_file, monkeypatch):
+    import webbrowser
+
+    def no_browser(*a):
+        raise webbrowser.Error("none")
+
+    monkeypatch.setattr(webbrowser, "get", no_browser)
+    folder = make_file("a.txt", GOOD_ARTICLE).parent
+    result = ok(runner, "build", folder, "--db", tmp_path / "v.db", "--out", tmp_path / "out", "--open")
+    assert "no web browser found" in result.stdout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from html.parser import HTMLParser
@@ -27,9 +29,33 @@ def test_seed_report_is_one_self_contained_file(seed_build, seed_html):
     assert not EXTERNAL.search(seed_html)
     assert "http://" not in seed_html and "https://" not in seed_html
     assert not re.search(r"<link\b", seed_html, re.I)
-    assert not re.search(r"<script\b", seed_html, re.I)
     assert not re.search(r"@import|url\(", seed_html, re.I)
     assert "<style>" in seed_html
+    # One script, inline, and the only one the page's CSP lets run.
+    scripts = _scripts(seed_html)
+    assert len(scripts) == 1
+    attrs, body = scripts[0]
+    assert attrs == []
+    assert body.strip()
+    assert len(re.findall(r"<script\b", seed_html, re.I)) == 1
+    names = {tag for tag, _ in _tags(seed_html)}
+    assert not names & {"iframe", "object", "embed", "img", "frame", "svg", "link", "base"}
+
+
+def test_seed_report_script_is_pinned_by_the_csp(seed_html):
+    policy = _csp(seed_html)
+    directives = dict((d.split()[0], d.split()[1:]) for d in (p.strip() for p in policy.split(";")) if d)
+    assert directives["default-src"] == ["'none'"]
+    assert directives["connect-src"] == ["'none'"]
+    assert directives["img-src"] == ["'none'"]
+    assert len(directives["script-src"]) == 1  # no 'unsafe-inline', no host, no second hash
+    (_, body), = _scripts(seed_html)
+    digest = base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode()
+    assert directives["script-src"] == [f"'sha256-{digest}'"]
+    # The shipped script file itself, byte for byte.
+    from importlib import resources
+
+    assert body == resources.files("verify").joinpath("templates/report.js").read_text("utf-8")
 
 
 def test_seed_report_shows_the_corpus(seed_db, seed_html):
@@ -39,8 +65,17 @@ def test_seed_report_shows_the_corpus(seed_db, seed_html):
     for status in ("corroborated", "single-source", "conflicting"):
         n = sum(1 for k in clusters if k["status"] == status)
         assert n > 0
-        assert seed_html.count(f'<article class="cluster {status}"') == n
-    assert f"<li><b>{len(store.conflicts(seed_db))}</b>flagged conflicts</li>" in seed_html
+        assert seed_html.count(f'<article class="card {status}" id="cluster-') == n
+        assert len(re.findall(rf'<article class="card {status}" id="cluster-[0-9a-z]+" data-status="{status}"',
+                              seed_html)) == n
+    for k in clusters:
+        assert f'id="cluster-{k["id"]}"' in seed_html
+    conflicts = store.conflicts(seed_db)
+    assert conflicts
+    assert seed_html.count('<article class="card conflict"') == len(conflicts)
+    for x in conflicts:
+        assert f'<article class="card conflict" id="conflict-{x["id"]}"' in seed_html
+    assert f"<li><b>{len(conflicts)}</b>flagged conflicts</li>" in seed_html
     for a in articles:
         assert f'id="article-{a["id"]}"' in seed_html
     # Every internal link points at something in the page.
@@ -55,8 +90,9 @@ def test_seed_report_is_readable_by_others(seed_build):
 
 def test_report_command_rewrites_it(seed_build, tmp_path):
     path = report.write_report(seed_build["db"], tmp_path / "again" / "index.html")
-    assert path.read_text(encoding="utf-8").count('<article class="cluster') == \
-        seed_build["report"].read_text(encoding="utf-8").count('<article class="cluster')
+    again, first = path.read_text(encoding="utf-8"), seed_build["report"].read_text(encoding="utf-8")
+    for card in ('<article class="card ', '<article class="card conflict"'):
+        assert again.count(card) == first.count(card) > 0
     assert sorted(p.name for p in path.parent.iterdir()) == ["index.html"]
 
 
@@ -122,15 +158,46 @@ class _Tags(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+        self.scripts: list[tuple[list[tuple[str, str | None]], str]] = []  # (attributes, text)
+        self._script: list[str] | None = None
 
     def handle_starttag(self, tag, attrs):
         self.tags.append((tag, attrs))
+        if tag == "script":
+            self._script = []
+            self.scripts.append((attrs, ""))
+
+    def handle_data(self, data):
+        if self._script is not None:
+            self._script.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "script" and self._script is not None:
+            self.scripts[-1] = (self.scripts[-1][0], "".join(self._script))
+            self._script = None
+
+
+def _parsed(html: str) -> _Tags:
+    parser = _Tags()
+    parser.feed(html)
+    parser.close()
+    return parser
 
 
 def _tags(html: str):
-    parser = _Tags()
-    parser.feed(html)
-    return parser.tags
+    return _parsed(html).tags
+
+
+def _scripts(html: str):
+    """Every <script> as (attributes, text exactly as in the file: what the browser hashes)."""
+    return _parsed(html).scripts
+
+
+def _csp(html: str) -> str:
+    metas = [dict(attrs) for tag, attrs in _tags(html) if tag == "meta"]
+    policies = [m["content"] for m in metas if (m.get("http-equiv") or "").lower() == "content-security-policy"]
+    assert len(policies) == 1
+    return policies[0]
 
 
 def _template_tags() -> set[str]:
@@ -155,7 +222,13 @@ def test_hostile_report_has_only_template_tags(hostile):
     assert names <= _template_tags()  # nothing the template does not write itself
     assert [tag for tag, _ in tags].count("b") == len(report.STATUS_ORDER) + 1  # the header counts only
     assert "p" in names and '<p class="muted">None.</p>' in hostile["html"]
-    assert not names & {"script", "img", "iframe", "svg", "i", "u", "object", "embed"}
+    assert not names & {"img", "iframe", "svg", "i", "u", "object", "embed"}
+    # The only script is the report's own, pinned by the CSP; none came from the corpus.
+    scripts = _scripts(hostile["html"])
+    assert len(scripts) == 1 and scripts[0][0] == []
+    digest = base64.b64encode(hashlib.sha256(scripts[0][1].encode("utf-8")).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in _csp(hostile["html"])
+    assert "alert" not in scripts[0][1]
     for tag, attrs in tags:
         for name, value in attrs:
             assert not name.startswith("on"), (tag, name, value)

@@ -64,6 +64,7 @@ def load_judge(path: Optional[str]):
 class ExportFormat(str, Enum):
     json = "json"
     csv = "csv"
+    claimreview = "claimreview"
 
 
 def fail(message: str) -> None:
@@ -106,6 +107,7 @@ def build(
     threshold: float = typer.Option(cluster.DEFAULT_THRESHOLD, "--threshold", min=0.0, max=1.0,
                                     help="Cosine similarity for two claims to share a cluster."),
     nli_model: Optional[str] = NliOption,
+    open_report: bool = typer.Option(False, "--open", help="Open the report in a web browser when one is available."),
 ):
     """Read articles, extract claims, cluster them, store everything and write the report."""
     paths = paths or [Path("seeds")]
@@ -137,6 +139,20 @@ def build(
         err.print(f"verify: skipped {problem}", markup=False, highlight=False)
     out.print(result.summary(), markup=False, highlight=False)
     out.print(f"database: {result.db_path}   report: {result.report_path}", markup=False, highlight=False)
+    if open_report and result.report_path:
+        out.print(open_in_browser(result.report_path), markup=False, highlight=False)
+
+
+def open_in_browser(path: Path) -> str:
+    """Open a file in the user's browser if there is one; say what happened either way."""
+    import webbrowser
+
+    uri = path.resolve().as_uri()
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return f"no web browser found; open {uri} yourself"
+    return f"opened {uri}" if webbrowser.open(uri) else f"the browser did not start; open {uri} yourself"
 
 
 @app.command()
@@ -351,13 +367,21 @@ def check(
 @app.command()
 def export(
     db: Path = DbOption,
-    fmt: ExportFormat = typer.Option(ExportFormat.json, "--format", help="json: the whole corpus; csv: one row a claim."),
+    fmt: ExportFormat = typer.Option(ExportFormat.json, "--format",
+                                     help="json: the whole corpus; csv: one row a claim; claimreview: schema.org ClaimReview JSON-LD, one a cluster."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="File to write (default: standard output)."),
+    base_url: Optional[str] = typer.Option(None, "--base-url",
+                                           help="claimreview: URL of the published report (default: the index.html beside the database)."),
 ):
     """Export articles, claims, clusters and conflicts."""
     database = open_existing(db)
     if fmt is ExportFormat.json:
         text = json.dumps(store.export(database), ensure_ascii=False, indent=2) + "\n"
+    elif fmt is ExportFormat.claimreview:
+        from verify.claimreview import claim_reviews
+
+        reviews = claim_reviews(database, base_url=base_url, db_path=db)
+        text = json.dumps(reviews, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
     else:
         buffer = io.StringIO()
         fields = ["id", "article_id", "text", "speaker", "verb", "cluster_id", "status", "start", "end",

@@ -327,7 +327,7 @@ def relate(a: str | Analysis, b: str | Analysis, similarity: float) -> Relation:
         if x.compliance and y.violation and not y.compliance:
             cues = {"a": y.violation[:3], "b": x.compliance[:2]} if flip else {"a": x.compliance[:2], "b": y.violation[:3]}
             return Relation("conflicts", "denial", similarity,
-                            f"one side says it complies ({x.compliance[0]}) where the other says it {y.violation[0]}", cues)
+                            f"one side says it complies ({x.compliance[0]}) where the other accuses it ('{y.violation[0]}')", cues)
 
     contrast = _contrasting(a, b) if similarity >= SAME_EVENT else None
     if similarity >= SAME_EVENT and not contrast:

@@ -1,18 +1,29 @@
-"""Report: the database -> one self-contained HTML file (Jinja2, autoescaped, no network)."""
+"""Report: the database -> one self-contained HTML file (Jinja2, autoescaped, no network).
+
+Everything a reader needs is in the HTML itself; the one inline script only adds filters and
+search. A Content-Security-Policy in the page forbids any fetch and any script but that one
+(pinned by its hash), so even text that slipped past escaping could not run or call out.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
+import re
 import tempfile
-from collections import defaultdict
+from functools import lru_cache
+from collections import Counter, defaultdict
+from importlib import resources
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from verify import cluster as cluster_stage
-from verify import store
+from verify import segment, store
 
 STATUS_ORDER = (cluster_stage.CONFLICTING, cluster_stage.CORROBORATED, cluster_stage.SINGLE_SOURCE)
+MATRIX_ROWS = 200  # the source matrix lists at most this many clusters, most widely carried first
 
 
 def _environment() -> Environment:
@@ -24,41 +35,135 @@ def _environment() -> Environment:
     )
 
 
+def marked(text: str, cues: list[str] | None) -> list[tuple[str, bool]]:
+    """`text` cut into (piece, is_cue) so the template can wrap cue words in <mark> while every
+    piece stays autoescaped."""
+    words = [c for c in (cues or []) if c and c.strip()]
+    if not words:
+        return [(text, False)]
+    pattern = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.IGNORECASE)
+    pieces, last = [], 0
+    for m in pattern.finditer(text):
+        if m.start() > last:
+            pieces.append((text[last:m.start()], False))
+        pieces.append((m.group(0), True))
+        last = m.end()
+    pieces.append((text[last:], False))
+    return [p for p in pieces if p[0]]
+
+
+def article_pieces(text: str, claims: list[dict]) -> list[tuple[str, dict | None]]:
+    """The cleaned text cut at claim offsets: (piece, claim or None)."""
+    pieces, last = [], 0
+    for c in sorted(claims, key=lambda c: c["start"]):
+        if c["start"] < last:
+            continue
+        if c["start"] > last:
+            pieces.append((text[last:c["start"]], None))
+        pieces.append((text[c["start"]:c["end"]], c))
+        last = c["end"]
+    pieces.append((text[last:], None))
+    return [p for p in pieces if p[0]]
+
+
+@lru_cache(maxsize=256)
+def _sentences(text: str) -> tuple[tuple[int, int], ...]:
+    return tuple(segment.split_sentences(text))
+
+
+def sentence_context(text: str, start: int, end: int) -> tuple[str, str]:
+    """The sentence before and the one after [start, end) in the same paragraph."""
+    spans = _sentences(text)
+    before = [s for s in spans if s[1] <= start and "\n\n" not in text[s[1]:start]]
+    after = [s for s in spans if s[0] >= end and "\n\n" not in text[end:s[0]]]
+    return (text[slice(*before[-1])] if before else "", text[slice(*after[0])] if after else "")
+
+
 def report_context(db) -> dict:
     articles = store.articles(db)
+    texts = {r["id"]: r for r in db.query("select id, text, published from articles")}
     claims = store.claims(db)
     clusters = store.clusters(db)
-    claims_by_cluster = defaultdict(list)
-    claims_by_article = defaultdict(list)
-    for c in claims:
-        claims_by_cluster[c["cluster_id"]].append(c)
-        claims_by_article[c["article_id"]].append(c)
-    grouped = {status: [] for status in STATUS_ORDER}
-    for k in clusters:
-        k["claims"] = claims_by_cluster[k["id"]]
-        grouped.setdefault(k["status"], []).append(k)
-    counts = {status: len(grouped.get(status, [])) for status in STATUS_ORDER}
     conflicts = store.conflicts(db)
+    by_cluster, by_article = defaultdict(list), defaultdict(list)
+    for c in claims:
+        by_cluster[c["cluster_id"]].append(c)
+        by_article[c["article_id"]].append(c)
+
+    # Who carries what: origins as columns (their outlets grouped under them), clusters as rows.
+    origin_of = lambda a: a["origin"] or f"unattributed ({Path(a['path']).name})"
+    outlets_by_origin: dict[str, set[str]] = defaultdict(set)
+    for a in articles:
+        outlets_by_origin[origin_of(a)].add(a["outlet"] or "unnamed site")
+    article_by_id = {a["id"]: a for a in articles}
+    claims_per_origin = Counter(origin_of(article_by_id[c["article_id"]]) for c in claims)
+    origins = sorted(outlets_by_origin, key=lambda o: (-claims_per_origin[o], o))
+
     conflicts_by_cluster = defaultdict(list)
     for x in conflicts:
         a, b = x["claims"]
-        for mine, other in ((a, b), (b, a)):
+        for side, mine, other in (("a", a, b), ("b", b, a)):
             if mine and other:
                 conflicts_by_cluster[mine["cluster_id"]].append({**x, "other": other})
+        x["sides"] = []
+        for side, c in (("a", a), ("b", b)):
+            if c is None:
+                continue
+            before, after = sentence_context(texts[c["article_id"]]["text"], c["start"], c["end"])
+            x["sides"].append({**c, "pieces": marked(c["text"], x["cues"].get(side)), "before": before, "after": after,
+                               "origin_name": origin_of(article_by_id[c["article_id"]])})
+
+    grouped = {status: [] for status in STATUS_ORDER}
+    for k in clusters:
+        members = by_cluster[k["id"]]
+        by_origin = defaultdict(list)
+        for c in members:
+            by_origin[origin_of(article_by_id[c["article_id"]])].append(c)
+        k["by_origin"] = sorted(by_origin.items())
+        k["origin_names"] = sorted(by_origin)
+        dated = [(texts[c["article_id"]]["published"], c) for c in members if texts[c["article_id"]]["published"]]
+        k["first"] = min(dated, key=lambda d: d[0]) if dated else None
+        k["conflicts"] = conflicts_by_cluster.get(k["id"], [])
+        k["kinds"] = sorted({x["kind"] for x in k["conflicts"]})
+        k["carriers"] = {o: len({c["article_id"] for c in cs}) for o, cs in by_origin.items()}
+        grouped.setdefault(k["status"], []).append(k)
+
+    matrix = sorted((k for k in clusters if k["n_articles"] > 1 or k["status"] == cluster_stage.CONFLICTING),
+                    key=lambda k: (-len(k["carriers"]), -k["size"], k["id"]))
+    single_origin = {o: 0 for o in origins}
+    for k in clusters:
+        if len(k["carriers"]) == 1:
+            single_origin[next(iter(k["carriers"]))] += 1
+
+    for a in articles:
+        a["pieces"] = article_pieces(texts[a["id"]]["text"], by_article[a["id"]])
+        a["origin_name"] = origin_of(a)
+
     return {
         "articles": articles,
-        "claims_by_article": claims_by_article,
         "grouped": grouped,
-        "counts": counts,
+        "counts": {status: len(grouped.get(status, [])) for status in STATUS_ORDER},
         "n_claims": len(claims),
         "conflicts": conflicts,
-        "conflicts_by_cluster": conflicts_by_cluster,
+        "kinds": sorted({x["kind"] for x in conflicts}),
+        "origins": origins,
+        "outlets_by_origin": {o: sorted(v) for o, v in outlets_by_origin.items()},
+        "matrix": matrix[:MATRIX_ROWS],
+        "matrix_total": len(matrix),
+        "single_origin": single_origin,
         "build": store.last_build(db),
     }
 
 
+def _script() -> str:
+    return resources.files("verify").joinpath("templates/report.js").read_text("utf-8")
+
+
 def render(db) -> str:
-    return _environment().get_template("report.html").render(**report_context(db))
+    script = _script()
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+    return _environment().get_template("report.html").render(script=script, script_hash=f"sha256-{digest}",
+                                                            **report_context(db))
 
 
 def write_atomic(path: Path, text: str) -> None:

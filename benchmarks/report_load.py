@@ -1,0 +1,136 @@
+"""How fast does the report open for a 10,000-claim corpus?
+
+Builds a database of N claims straight through the store (real sentences from the FNC-1 test
+bodies, grouped into clusters across 40 origins, with conflicts), renders the report, and opens
+it in Debian's Chromium through Playwright. Prints, from one run: render time, file size, and in
+the browser DOMContentLoaded, load, first contentful paint and the time a search takes to apply.
+
+    .venv/bin/python benchmarks/report_load.py [--claims 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BODIES = ROOT.parent / "shared" / "benchmarks" / "fnc1" / "competition_test_bodies.csv"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def sentences(n: int) -> list[str]:
+    from verify import segment
+
+    out: list[str] = []
+    csv.field_size_limit(1 << 30)
+    with BODIES.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            text = row["articleBody"]
+            out += [text[s:e] for s, e in segment.split_sentences(text) if e - s > 40]
+            if len(out) >= n:
+                break
+    return out[:n]
+
+
+def synthetic_db(path: Path, n_claims: int) -> None:
+    """Articles of 12 claims, clusters of 1-4 claims across origins, a conflict per 100 claims."""
+    from verify import cluster, conflicts, store
+
+    rng = random.Random(0)
+    texts = sentences(n_claims)
+    origins = [f"Agency {i}" for i in range(40)]
+    articles, claims = [], []
+    for a in range(0, len(texts), 12):
+        article_id = f"a{a:06d}"
+        body = texts[a:a + 12]
+        text, offsets = "", []
+        for s in body:
+            offsets.append((len(text), len(text) + len(s)))
+            text += s + "\n\n"
+        origin = rng.choice(origins)
+        articles.append({"id": article_id, "path": f"corpus.jsonl#{a // 12}", "title": body[0][:80], "outlet": f"Site {rng.randrange(80)}",
+                         "origin": origin, "published": f"2024-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}",
+                         "byline": None, "text": text.strip(), "dateline_end": 0})
+        for i, (s, e) in enumerate(offsets):
+            claims.append({"id": f"c{len(claims):06d}", "article_id": article_id, "position": i, "text": body[i],
+                           "start": s, "end": e, "speaker": rng.choice([None, None, "a spokesman", "the ministry"]), "verb": None})
+    origin_of = {a["id"]: a["origin"] for a in articles}
+    order = list(range(len(claims)))
+    rng.shuffle(order)
+    clusters, i = [], 0
+    while i < len(order):
+        size = rng.choice([1, 1, 1, 1, 2, 2, 3, 4])
+        members = [claims[j] for j in order[i:i + size]]
+        i += size
+        cid = cluster.cluster_id([c["id"] for c in members])
+        for c in members:
+            c["cluster_id"] = cid
+        sources = sorted({origin_of[c["article_id"]] for c in members})
+        clusters.append({"id": cid, "status": cluster.status_for(set(sources)), "size": len(members),
+                         "n_articles": len({c["article_id"] for c in members}), "n_origins": len(sources),
+                         "sources": sources, "label": members[0]["text"]})
+    found = []
+    for k in range(len(claims) // 100):
+        a, b = rng.sample(claims, 2)
+        key = conflicts.pair_key(a["text"], b["text"])
+        found.append({"id": "x" + key[:11], "claim_a": a["id"], "claim_b": b["id"], "pair_key": key, "kind": "quantity",
+                      "score": 0.7, "explanation": "synthetic", "cues": {"a": [], "b": []}, "attribution": "outlets"})
+    with store.atomic_database(path) as db:
+        store.replace_corpus(db, articles, claims, clusters, found)
+        store.record_build(db, seconds=0.0, model="synthetic", paths="synthetic", n_articles=len(articles),
+                           n_claims=len(claims), n_clusters=len(clusters), n_encoded=0)
+
+
+def measure(report: Path) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        started = time.perf_counter()
+        page.goto(report.resolve().as_uri(), wait_until="load")
+        wall = time.perf_counter() - started
+        timing = page.evaluate("""() => {
+            const nav = performance.getEntriesByType('navigation')[0];
+            const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+            return {dcl: nav.domContentLoadedEventEnd, load: nav.loadEventEnd, fcp: fcp ? fcp.startTime : null};
+        }""")
+        search_started = time.perf_counter()
+        page.fill("#q", "police")
+        page.press("#q", "Enter")
+        page.wait_for_function("document.getElementById('shown').textContent.length > 0")
+        timing["search_ms"] = (time.perf_counter() - search_started) * 1000
+        timing["wall_ms"] = wall * 1000
+        browser.close()
+    return timing
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--claims", type=int, default=10000)
+    args = parser.parse_args()
+    from verify import report
+
+    with tempfile.TemporaryDirectory(prefix="verify-report-") as tmp:
+        work = Path(tmp)
+        synthetic_db(work / "v.db", args.claims)
+        started = time.perf_counter()
+        out = report.write_report(work / "v.db", work / "index.html")
+        render = time.perf_counter() - started
+        size_mb = out.stat().st_size / 1e6
+        t = measure(out)
+    print(f"{'claims':>7} {'render s':>8} {'size MB':>7} {'DOMContentLoaded ms':>19} {'load ms':>8} {'first paint ms':>14} "
+          f"{'search ms':>9} {'goto wall ms':>12}")
+    print(f"{args.claims:>7} {render:>8.1f} {size_mb:>7.1f} {t['dcl']:>19.0f} {t['load']:>8.0f} {t['fcp'] or 0:>14.0f} "
+          f"{t['search_ms']:>9.0f} {t['wall_ms']:>12.0f}")
+
+
+if __name__ == "__main__":
+    main()
