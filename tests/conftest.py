@@ -120,3 +120,17 @@ def make_jsonl(make_file):
         return make_file(name, "\n".join(lines) + "\n", folder)
 
     return write
+
+
+@pytest.fixture(scope="session")
+def runner():
+    """typer's CliRunner for the `verify` app (tests/cli_helpers.py has run/ok/ok_json)."""
+    from typer.testing import CliRunner
+
+    return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def db(seed_build):
+    """The seed database's path, as the CLI's --db takes it."""
+    return str(seed_build["db"])

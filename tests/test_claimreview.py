@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from cli_helpers import ok, run
 from conftest import MAVERICK, article_named, open_store
@@ -29,11 +28,6 @@ def strict_loads(text: str):
 
 def cluster_of(review: dict) -> str:
     return review["url"].rsplit("#cluster-", 1)[1]
-
-
-@pytest.fixture(scope="module")
-def runner():
-    return CliRunner()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import io
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from conftest import GOOD_ARTICLE, MAVERICK, open_store
 from verify import store
@@ -17,16 +16,6 @@ from verify.cli import app
 ARTICLE_KEYS = {"id", "path", "title", "outlet", "origin", "published", "byline"}
 CLAIM_KEYS = {"id", "article_id", "text", "speaker", "cluster_id", "start", "end"}
 CLUSTER_KEYS = {"id", "status", "claim_ids", "sources"}
-
-
-@pytest.fixture(scope="module")
-def runner():
-    return CliRunner()
-
-
-@pytest.fixture(scope="module")
-def db(seed_build):
-    return str(seed_build["db"])
 
 
 # ---------------------------------------------------------------------------

@@ -6,7 +6,6 @@ import json
 import shutil
 
 import pytest
-from typer.testing import CliRunner
 
 from conftest import GOOD_ARTICLE, SEEDS, open_store
 from verify import conflicts, pipeline, store
@@ -17,16 +16,6 @@ CONFLICT_KEYS = {"id", "claim_ids", "kind", "score", "review", "note", "explanat
 SIDE_KEYS = {"id", "text", "outlet", "origin", "speaker", "cluster_id"}
 RELATIONS = {"corroborates", "conflicts", "related", "unrelated"}
 STATEMENT = "Russia and China are helping North Korea evade sanctions"
-
-
-@pytest.fixture(scope="module")
-def runner():
-    return CliRunner()
-
-
-@pytest.fixture(scope="module")
-def db(seed_build):
-    return str(seed_build["db"])
 
 
 def verify_lines(result) -> list[str]:
