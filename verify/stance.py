@@ -21,7 +21,6 @@ from verify import conflicts
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "stance"
 MODEL_FILE = MODEL_DIR / "model.joblib"
-LABELS = ("agree", "disagree", "discuss", "unrelated")
 TO_RELATION = {"agree": "corroborates", "disagree": "conflicts", "discuss": "related", "unrelated": "unrelated"}
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
