@@ -23,6 +23,10 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from verify import provenance
+# The outlet gazetteer lives with the credit reading; these names are part of ingest's API too.
+from verify.provenance import canonical_outlet, known_outlet, outlet_table  # noqa: F401
+
 TEXT_SUFFIXES = {".txt", ".text"}
 HTML_SUFFIXES = {".html", ".htm"}
 CORPUS_SUFFIXES = {".jsonl", ".csv"}
@@ -42,47 +46,6 @@ class Problem:
 
 class InputError(ValueError):
     """Raised inside this module for one unusable input; turned into a Problem."""
-
-
-# ---------------------------------------------------------------------------
-# Outlet gazetteer
-# ---------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _outlets() -> tuple[dict[str, str], set[str], re.Pattern]:
-    """(alias -> canonical name, wire names, regex matching any alias as a whole word)."""
-    data = json.loads(resources.files("verify.data").joinpath("outlets.json").read_text("utf-8"))
-    alias_to_name: dict[str, str] = {}
-    wires: set[str] = set()
-    for name, info in data["outlets"].items():
-        for alias in [name, *info["aliases"]]:
-            alias_to_name[alias.casefold()] = name
-        if info.get("wire"):
-            wires.add(name)
-    # Longest alias first so "Yonhap News Agency" wins over "Yonhap".
-    alternatives = sorted(alias_to_name, key=len, reverse=True)
-    pattern = re.compile(
-        r"(?<![\w-])(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w-])", re.IGNORECASE
-    )
-    return alias_to_name, wires, pattern
-
-
-def canonical_outlet(name: str | None) -> str | None:
-    """Map an outlet alias ("Donga", "AP") to its canonical name; unknown names pass through."""
-    if not name:
-        return None
-    cleaned = name.strip().strip(".,;:()[]").strip()
-    table = _outlets()[0]
-    key = cleaned.casefold()
-    if key not in table and key.startswith("the "):
-        key = key[4:]
-    return table.get(key, cleaned or None)
-
-
-def known_outlet(name: str) -> str | None:
-    """The canonical name if `name` is a known news organisation, else None."""
-    return _outlets()[0].get(name.strip().casefold())
 
 
 # ---------------------------------------------------------------------------
@@ -118,7 +81,6 @@ FULL_DATE_RE = re.compile(
 )
 BYLINE_RE = re.compile(r"^By\.?\s+(?P<names>[A-Z][\w.' -]+(?:,\s*[A-Z][\w.' -]+)*(?:\s+and\s+[A-Z][\w.' -]+)?)\s*$")
 WIRE_CREDITS_RE = re.compile(r"^\((?:Reporting|Writing|Additional reporting) by (?P<names>[^;)]+)")
-SOURCE_LINE_RE = re.compile(r"^(?:Source|Sources|Via|Courtesy of|Originally published (?:by|in|at))\s*[:\-]\s*(?P<name>.{2,60})$", re.IGNORECASE)
 COPYRIGHT_RE = re.compile(r"(?:\(C\)|\u00a9|Copyright)\s*(?:\d{4}\s*)?(?P<name>[A-Z][\w.&' -]{1,60}?)[.,]?\s*(?:All [Rr]ights [Rr]eserved|$)")
 SELF_PROMO_RE = re.compile(r"\b(?:Support|Subscribe to|keep|Be a|Join)\s+(?P<name>[A-Z][\w-]+(?:\s+[A-Z][\w-]+){0,3})")
 TRAILING_CREDIT_RE = re.compile(r"\s*\((?P<name>[A-Z][\w.&' -]{1,40})\)\s*$")
@@ -142,9 +104,19 @@ JUNK_LINE_RE = re.compile(
 )
 # Lines that close an article: whatever follows them is the site's, not the story's.
 END_MARKER_RE = re.compile(
-    r"^(?:\(END\)|\((?:Reporting|Writing|Additional reporting) by .*|(?:Source|Sources)\s*:.*|Related (?:Posts|Articles|Stories|News).*"
-    r"|Comments?(?: -.*)?|Most (?:Popular|Read|Commented|Viewed)|MOST POPULAR|LATEST NEWS|(?-i:By\.?\s+[A-Z][\w.' -]{2,60})"
-    r"|(?:\(C\)|\u00a9|Copyright).*|Payment options|Please .*comment.*)$",
+    r"^(?:\(END\)|\((?:Reporting|Writing|Additional reporting) by .*|Reporting by .*;.*editing by.*|Related (?:Posts|Articles|Stories|News).*"
+    r"|Comments?(?: -.*)?|Most (?:Popular|Read|Commented|Viewed)|MOST POPULAR|LATEST NEWS|About the authors?|Continue reading.*"
+    r"|Read more at .*|(?:\(C\)|\u00a9|Copyright).*|Payment options|Please .*comment.*)$",
+    re.IGNORECASE,
+)
+# Page furniture that carries provenance but is not story text, wherever it stands: bylines,
+# publication stamps, reading times, credit and source lines, a lone newsroom name.
+META_LINE_RE = re.compile(
+    r"^(?:By[.:]?\s+\S.{0,100}|(?:Published|Posted|Updated|Last updated|First published|Modified)\b.{0,100}"
+    r"|.{0,60}\b\d{1,2}:\d{2}\s*(?:[AP]\.?M\.?)?\s*(?:[A-Z]{2,4})?(?:\s*\|.*)?|[\u00b7\u2022]?\s*\d+\s+min(?:ute)?s?\s+read"
+    r"|(?:Source|Sources|Via|Credit|Courtesy of)\s*[:\-]?\s+.{2,60}|via\s+\S+"
+    r"|.{0,80}\b(?:was first published|auto-generated from|originally published (?:on|by|in|at)|Read it at)\b.{0,80}"
+    r"|\(?(?:This|The) (?:story|article|report) (?:has not been edited|was written)\b.{0,120})$",
     re.IGNORECASE,
 )
 # Running prose ends with a full stop (closing quotes allowed after it); headlines end bare, in a
@@ -182,7 +154,12 @@ def is_junk(line: str) -> bool:
 
 
 def is_end_marker(line: str) -> bool:
-    return bool(END_MARKER_RE.match(line)) and not is_prose(line)
+    # "© Reuters. FILE PHOTO: ..." credits a picture; it does not close the story.
+    return bool(END_MARKER_RE.match(line)) and not is_prose(line) and not provenance.is_picture_line(line)
+
+
+def is_meta(line: str) -> bool:
+    return bool(META_LINE_RE.match(line)) and not is_prose(line) or bool(provenance.known_outlet(line.strip(" |-:\u00b7")))
 
 
 def _credit_name(line: str) -> str | None:
@@ -191,6 +168,12 @@ def _credit_name(line: str) -> str | None:
     if m:
         return known_outlet(m.group("name"))
     return None
+
+
+def _bare_credit(line: str) -> re.Match | None:
+    """"... on Wednesday. REUTERS": an agency's name in capitals after the last sentence."""
+    m = re.search(r"(?<=[.!\"\u201d])\s*(?:--|-|\u2013|\u2014)?\s*(?P<name>[A-Z]{2,}(?:\s+[A-Z]{2,})?)\s*$", line)
+    return m if m and known_outlet(m.group("name")) else None
 
 
 # ---------------------------------------------------------------------------
@@ -222,12 +205,13 @@ def _page_year(text: str) -> int | None:
     return years.most_common(1)[0][0] if years else None
 
 
-def clean_page(raw: str, *, has_header: bool = True) -> CleanPage:
+def clean_page(raw: str, *, has_header: bool = True, outlet: str | None = None) -> CleanPage:
     """Strip site junk from a plain-text page and read its provenance.
 
     `has_header`: the text may open with headline, byline and captions before the story (a saved
-    web page); corpus rows whose body is already the story pass False so no line is taken for a
-    headline.
+    web page); corpus rows whose body is already the story pass False, and a headline-like line
+    among them stays as story text (headlines assert things too). `outlet`: the publisher when
+    the input names it, so that a credit naming the publisher itself is not taken for a wire.
     """
     text = normalise(raw)
     lines = [line for line in text.split("\n") if line]
@@ -236,13 +220,14 @@ def clean_page(raw: str, *, has_header: bool = True) -> CleanPage:
     start = 0
     if has_header:
         start = next(
-            (i for i, line in enumerate(lines) if is_prose(line) and not is_caption(line) and not is_junk(line)),
+            (i for i, line in enumerate(lines)
+             if is_prose(line) and not is_caption(line) and not is_junk(line) and not is_meta(line)),
             len(lines),
         )
     header, rest = lines[:start], lines[start:]
 
-    # 2. Where it ends: the first closing line (wire credits, "(END)", "Source: ...", comment
-    #    boxes, "MOST POPULAR"...). Everything after belongs to the site.
+    # 2. Where it ends: the first closing line (wire credits, "(END)", comment boxes, "MOST
+    #    POPULAR", an author bio...). Everything after belongs to the site.
     end = next((i for i, line in enumerate(rest) if i > 0 and is_end_marker(line)), len(rest))
     body, footer = rest[:end], rest[end:]
 
@@ -254,7 +239,7 @@ def clean_page(raw: str, *, has_header: bool = True) -> CleanPage:
     for line in header:
         if m := BYLINE_RE.match(line):
             page.byline = m.group("names").strip()
-        elif is_caption(line):
+        elif is_caption(line) or is_meta(line):
             continue
         elif is_junk(line):
             chrome.append(line)
@@ -267,45 +252,64 @@ def clean_page(raw: str, *, has_header: bool = True) -> CleanPage:
         # longest headline-like line.
         page.title = max(titles, key=_word_count)
 
-    # Footer: credits, source lines, copyright and self-promotion name the origin and outlet.
+    # Footer: credits and bylines; the rest is the site's.
     for line in footer:
         if m := WIRE_CREDITS_RE.match(line):
             page.byline = page.byline or re.sub(r"\s+", " ", m.group("names")).strip()
-        elif m := SOURCE_LINE_RE.match(line):
-            page.origin = page.origin or canonical_outlet(m.group("name"))
         elif m := BYLINE_RE.match(line):
             page.byline = page.byline or m.group("names").strip()
         else:
             chrome.append(line)
 
-    # Body: keep prose; drop junk, captions and short leftovers (tags, headings).
+    # Body: keep story text, headlines and captions that assert something included; drop junk,
+    # provenance furniture, picture descriptions and short leftovers (tags, headings).
     kept: list[str] = []
-    for line in body:
+    kept_at: list[int] = []  # index in `lines` of each kept paragraph
+    for at, line in enumerate(body, start=start):
         ends_sentence = bool(_ANY_SENTENCE_END_RE.search(line))
-        if is_junk(line) or (is_caption(line) and not ends_sentence):
+        if is_meta(line):
+            if m := BYLINE_RE.match(line):
+                page.byline = page.byline or m.group("names").strip()
+            continue
+        if is_junk(line) or (is_caption(line) and (not ends_sentence or provenance.is_picture_line(line))):
             chrome.append(line)
             continue
-        if m := SOURCE_LINE_RE.match(line):
-            page.origin = page.origin or canonical_outlet(m.group("name"))
+        if _word_count(line) < (8 if has_header else 6) and not ends_sentence:
+            chrome.append(line)  # tags, headings, leftovers; "It was 11 miles deep." stays
             continue
-        if _word_count(line) < 8 and not ends_sentence:
-            chrome.append(line)  # tags, headings, leftovers; "The story is a hoax." stays
-            continue
-        if credit := _credit_name(line):
+        if _credit_name(line):
             # "... it added. (Yonhap)": the credit names the origin and is not story text.
-            page.origin = page.origin or credit
             line = TRAILING_CREDIT_RE.sub("", line)
         kept.append(line)
+        kept_at.append(at)
+    # "... made homeless by the earthquake. AFP": a bare agency name after the last full stop
+    # closes the story on its last paragraph; anywhere else it closes a picture's caption.
+    credited = [i for i, line in enumerate(kept) if _bare_credit(line)]
+    for i in reversed(credited):
+        if i == len(kept) - 1:
+            kept[i] = kept[i][:_bare_credit(kept[i]).start()].rstrip()
+        else:
+            chrome.append(kept.pop(i))
+            kept_at.pop(i)
     page.text = "\n\n".join(kept)
 
-    # Dateline of the first paragraph: origin, and the date when the page gives its year.
-    if kept and (m := DATELINE_RE.match(kept[0])):
-        wire = canonical_outlet(m.group("wire"))
-        page.origin = wire or page.origin
-        page.dateline_end = m.end()
-        if m.group("month"):
-            year = int(m.group("year")) if m.group("year") else _page_year(text)
-            page.published = _iso_date(year, MONTHS[m.group("month").lower().rstrip(".")], int(m.group("day")))
+    # Origin: the newsroom the page's own credits name (datelines, bylines, credit lines...).
+    page.origin, _ = provenance.credited_origin(lines, kept_at[-1] if kept_at else -1, outlet)
+
+    # Dateline of an opening paragraph: where the claim text starts, and the date when the page
+    # gives its year.
+    offset = 0
+    for paragraph in kept[:3]:
+        if m := DATELINE_RE.match(paragraph):
+            page.dateline_end = offset + m.end()
+            if m.group("month"):
+                year = int(m.group("year")) if m.group("year") else _page_year(text)
+                page.published = _iso_date(year, MONTHS[m.group("month").lower().rstrip(".")], int(m.group("day")))
+            break
+        if (m := provenance.DATELINE_RE.match(paragraph)) and provenance.outlets_named(m.group("credit")):
+            page.dateline_end = offset + m.end()
+            break
+        offset += len(paragraph) + 2
 
     # Outlet: a copyright notice, else the news organisation the site furniture names most.
     names = Counter()
@@ -313,7 +317,7 @@ def clean_page(raw: str, *, has_header: bool = True) -> CleanPage:
         if m := COPYRIGHT_RE.search(line):
             if name := canonical_outlet(m.group("name")):
                 names[name] += 3
-        for m in _outlets()[2].finditer(line):
+        for m in outlet_table()["pattern"].finditer(line):
             names[canonical_outlet(m.group(1))] += 1
         if m := SELF_PROMO_RE.search(line):
             if name := known_outlet(m.group("name")):
@@ -398,7 +402,7 @@ def parse_corpus_row(path: str, row: dict, line_no: int) -> dict:
         raise InputError(f"line {line_no}: no 'text' or 'body'")
     meta = {k: (str(row[k]) if row.get(k) not in (None, "") else None)
             for k in ("id", "title", "outlet", "origin", "url", "published", "byline")}
-    page = clean_page(body, has_header=False)
+    page = clean_page(body, has_header=False, outlet=canonical_outlet(meta.get("outlet")))
     row_path = f"{path}#{meta['id'] or line_no}"
     meta["id"] = _content_id(path, meta["id"]) if meta["id"] else None
     try:

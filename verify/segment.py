@@ -102,14 +102,20 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def is_claim(sentence: str) -> bool:
-    """A sentence that asserts something: not a question, heading, caption or leftover."""
-    words = re.findall(r"[A-Za-z]{2,}", sentence)
-    if len(words) < 5:
-        return False
-    if sentence.rstrip("\"'\u201d\u2019) ").endswith("?") or re.search(r"\?[\"\u201d\u2019]", sentence):
-        return False  # a question, or a quoted one: '"Is this the end?" the minister asked.'
-    if not _SENTENCE_END.search(sentence) and not sentence.endswith(":"):
+def is_claim(sentence: str, whole_paragraph: bool = False) -> bool:
+    """A sentence that asserts something: not a question, heading, caption or leftover.
+
+    `whole_paragraph`: the sentence is a paragraph of its own; ingest kept it as story text, so
+    a headline-like line without a full stop ("Another powerful 7.6 earthquake rocks southern
+    Türkiye") is a claim when it is long enough to say something.
+    """
+    words = re.findall(r"\w+", sentence)
+    letters = [w for w in words if re.search(r"[^\W\d_]{2,}", w)]
+    if len(words) < 4 or len(letters) < 3:
+        return False  # "It was 11 miles deep." is a claim; "Read more." is not
+    if sentence.rstrip("\"'\u201d\u2019) ").endswith("?"):
+        return False  # a question; '"What day is it?" the boy asked his rescuers.' reports one
+    if not _SENTENCE_END.search(sentence) and not sentence.endswith(":") and not (whole_paragraph and len(letters) >= 6):
         return False  # headings and cut-off leftovers carry no sentence end
     if _CAPTION_WORDS.search(sentence) and len(words) < 25 and re.search(r"\((?:L|R|C|left|right)\)|shows|provided by", sentence, re.I):
         return False
@@ -164,7 +170,8 @@ def segment_article(article: dict) -> list[dict]:
             start = article["dateline_end"]  # "SEOUL, Nov. 14 (Yonhap) --" is not part of the claim
         sentence = text[start:end]
         para = text.count("\n\n", 0, start)
-        if not is_claim(sentence):
+        whole = (start == 0 or text[start - 1] == "\n") and (end == len(text) or text[end] == "\n")
+        if not is_claim(sentence, whole):
             continue
         speaker, verb = find_attribution(sentence)
         if speaker and speaker.lower() in PRONOUNS:
