@@ -161,7 +161,7 @@ def sources(db: Path = DbOption, as_json: bool = JsonOption):
     rows = store.articles(open_existing(db))
     if as_json:
         return print_json(rows)
-    print_table(rows, [("id", "id"), ("outlet", "outlet"), ("origin", "origin"), ("published", "published"),
+    print_table(rows, [("id", "id"), ("outlet", "outlet"), ("origin", "origin"), ("copy_of", "copy of"), ("published", "published"),
                        ("byline", "byline"), ("n_claims", "claims"), ("title", "title")])
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from verify import cluster, conflicts, embed, ingest, names, report, segment, store
+from verify import cluster, conflicts, embed, ingest, names, provenance, report, segment, store
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -62,9 +62,15 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
     articles, problems = ingest.read_articles(list(paths))
     if not articles:
         raise NothingToBuild(problems)
+    provenance.share_origins(articles)
     tick("read", len(articles), len(articles))
 
     claims = segment.segment_articles(articles)
+    with_claims = {c["article_id"] for c in claims}
+    for a in articles:
+        if a["id"] not in with_claims:
+            # Kept, but named: an article with no claim is usually a page the cleaner misread.
+            problems.append(ingest.Problem(a["path"], "no claim found in the article text (is it an article?)"))
     tick("segment", len(claims), len(claims))
 
     model_key = model or embed.DEFAULT_MODEL

@@ -199,3 +199,68 @@ def credited_origin(lines: list[str], last_prose: int, outlet: str | None) -> tu
     if strength < MEDIUM:
         return None, None
     return best, why[best]
+
+
+# ---------------------------------------------------------------------------
+# Copies without a credit
+# ---------------------------------------------------------------------------
+
+SHINGLE_WORDS = 8
+COPY_CONTAINMENT = 0.5  # share of the shorter text's word 8-grams found in the other
+COMMON_SHINGLE = 50     # an 8-gram in more articles than this is boilerplate, not copying
+
+
+def _shingles(text: str) -> set[int]:
+    words = re.findall(r"\w+", text.casefold())
+    return {hash(" ".join(words[i:i + SHINGLE_WORDS])) for i in range(max(1, len(words) - SHINGLE_WORDS + 1))}
+
+
+def copy_groups(articles: list[dict]) -> list[list[int]]:
+    """Indices of articles that are word for word the same story (one contains at least half
+    of the other's 8-word runs), in groups of two or more. Candidate pairs come from an inverted
+    index of 8-grams, so unrelated articles are never compared."""
+    shingles = [_shingles(a["text"]) for a in articles]
+    postings: dict[int, list[int]] = {}
+    for i, grams in enumerate(shingles):
+        for g in grams:
+            postings.setdefault(g, []).append(i)
+    shared: Counter = Counter()
+    for holders in postings.values():
+        if 1 < len(holders) <= COMMON_SHINGLE:
+            for x in range(len(holders)):
+                for y in range(x + 1, len(holders)):
+                    shared[(holders[x], holders[y])] += 1
+    parent = list(range(len(articles)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for (i, j), n in shared.items():
+        if n >= COPY_CONTAINMENT * min(len(shingles[i]), len(shingles[j])):
+            parent[find(j)] = find(i)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(articles)):
+        groups.setdefault(find(i), []).append(i)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def share_origins(articles: list[dict]) -> None:
+    """Copies count as one origin: an uncredited copy takes the origin its group's credits name
+    (the wire), else the origin of the group's earliest article. Sets `origin` and `copy_of`
+    (the id of the article whose origin it took) on the copies; returns nothing."""
+    for group in copy_groups(articles):
+        members = [articles[i] for i in group]
+        credited = Counter(a["origin"] for a in members if a["origin"] and a["origin"] != a["outlet"])
+        if credited:
+            origin = credited.most_common(1)[0][0]
+            source = next(a for a in members if a["origin"] == origin)
+        else:
+            source = min(members, key=lambda a: (a.get("published") or "9999", a["id"]))
+            origin = source["origin"]
+        for a in members:
+            if a is not source and (a["origin"] == a["outlet"] or not a["origin"]):
+                a["origin"] = origin
+                a["copy_of"] = source["id"]

@@ -152,6 +152,7 @@ def report_context(db) -> dict:
         "matrix_total": len(matrix),
         "single_origin": single_origin,
         "build": store.last_build(db),
+        "copied_outlet": {a["id"]: a["outlet"] or "an unnamed site" for a in articles},
     }
 
 

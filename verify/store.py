@@ -98,6 +98,13 @@ def m003_conflict_attribution(db: sqlite_utils.Database) -> None:
     db["conflicts"].create_index(["pair_key"])
 
 
+@migration
+def m004_article_copy_of(db: sqlite_utils.Database) -> None:
+    # An uncredited word-for-word copy of another article takes that article's origin; this
+    # names the article it copies, so that the report can say why two outlets count as one.
+    db["articles"].add_column("copy_of", str)
+
+
 def open_db(path: str | Path) -> sqlite_utils.Database:
     """Open (creating if needed) and bring the schema up to date."""
     conn = sqlite3.connect(str(path))
@@ -188,7 +195,7 @@ def save_embeddings(db: sqlite_utils.Database, model: str, vectors: dict[str, np
 def replace_corpus(db: sqlite_utils.Database, articles: list[dict], claims: list[dict], clusters: list[dict],
                    conflicts: list[dict] | None = None) -> None:
     """Swap in a new corpus in one transaction. Embeddings and reviews stay."""
-    article_cols = {"id", "path", "url", "title", "outlet", "origin", "published", "byline", "text", "dateline_end"}
+    article_cols = {"id", "path", "url", "title", "outlet", "origin", "published", "byline", "text", "dateline_end", "copy_of"}
     claim_cols = {"id", "article_id", "position", "text", "start", "end", "speaker", "verb", "cluster_id"}
     with db.conn:
         for table in ("conflicts", "claims", "clusters", "articles"):
@@ -261,7 +268,7 @@ left join clusters on clusters.id = claims.cluster_id
 
 def articles(db: sqlite_utils.Database) -> list[dict]:
     return list(db.query(
-        "select articles.id, path, url, title, outlet, origin, published, byline, "
+        "select articles.id, path, url, title, outlet, origin, copy_of, published, byline, "
         "(select count(*) from claims where claims.article_id = articles.id) as n_claims "
         "from articles order by path"
     ))
