@@ -279,7 +279,7 @@ def test_migrations_are_applied_once(tmp_path):
     names = [row["name"] for row in db.query("select name from _verify_migrations order by name")]
     db.conn.close()
     assert names == sorted(fn.__name__ for fn in store.MIGRATIONS) == [
-        "m001_initial", "m002_builds", "m003_conflict_attribution"]
+        "m001_initial", "m002_builds", "m003_conflict_attribution", "m004_article_copy_of"]
 
 
 def test_seed_db_has_the_documented_tables(seed_db):
