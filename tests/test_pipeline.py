@@ -287,8 +287,9 @@ def test_seed_db_has_the_documented_tables(seed_db):
     assert {"articles", "claims", "claims_fts", "clusters", "embeddings", "conflicts", "reviews", "builds",
             "_verify_migrations"} <= tables
     names = [row["name"] for row in seed_db.query("select name from _verify_migrations")]
-    assert sorted(names) == ["m001_initial", "m002_builds", "m003_conflict_attribution"]
+    assert sorted(names) == ["m001_initial", "m002_builds", "m003_conflict_attribution", "m004_article_copy_of"]
     assert {"attribution"} <= set(seed_db["conflicts"].columns_dict)
+    assert {"copy_of"} <= set(seed_db["articles"].columns_dict)
     assert {"corroboration"} <= set(seed_db["clusters"].columns_dict)
 
 
@@ -319,4 +320,4 @@ def test_m003_upgrades_an_older_database(tmp_path):
     finally:
         db.conn.close()
     assert rows == {"k1": ("corroborated", "corroborated"), "k2": ("single-source", "single-source")}
-    assert applied == ["m001_initial", "m002_builds", "m003_conflict_attribution"]
+    assert applied == ["m001_initial", "m002_builds", "m003_conflict_attribution", "m004_article_copy_of"]
