@@ -3,8 +3,17 @@
 Sub-quadratic in memory: scikit-learn computes similarities a chunk of rows at a time and only
 each claim's k nearest neighbours are kept, so no N x N matrix is ever held. The groups are then
 formed by average linkage over that sparse graph: the most similar pair is joined first and two
-groups merge only while the mean similarity of all their members stays above the threshold,
-which stops the chaining that plain connected components suffer from.
+groups merge only while the mean similarity of all their members stays above a floor, which
+stops the chaining that plain connected components suffer from.
+
+Two things make paraphrases across outlets meet without merging what merely shares a topic
+(both chosen on the development stories, leave-one-story-out: benchmarks/stories.py):
+
+* the similarity mixes the embedding's cosine with the TF-IDF cosine of the words, so that the
+  rare words two reports of one fact share ("Kuzhenkino", "5,383", "Bab al-Hawa") count;
+* below the threshold, a pair still joins when each claim is the other's best match in the
+  other's article: an outlet reports a fact once, so its best match elsewhere is its paraphrase
+  when one exists (a claim only one outlet carries has no such mutual partner, or a weak one).
 """
 
 from __future__ import annotations
@@ -14,7 +23,10 @@ import hashlib
 import numpy as np
 
 DEFAULT_THRESHOLD = 0.75
-NEIGHBOURS = 10
+NEIGHBOURS = 20
+LEXICAL_WEIGHT = 0.3   # share of the TF-IDF cosine in the similarity of two claims
+MUTUAL_MARGIN = 0.15   # a mutual best match across two articles joins down to threshold - this
+MEAN_MARGIN = 0.25     # two groups merge while their mean similarity stays above threshold - this
 
 CORROBORATED = "corroborated"
 SINGLE_SOURCE = "single-source"
@@ -46,9 +58,68 @@ def nearest_neighbour_edges(vectors: np.ndarray, k: int = NEIGHBOURS, min_simila
     return sorted(((s, i, j) for (i, j), s in edges.items()), reverse=True)
 
 
-def group_claims(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, k: int = NEIGHBOURS) -> list[list[int]]:
-    """Indices of `vectors` grouped by average linkage over the k-NN graph; singletons included."""
+def lexical_vectors(texts: list[str]):
+    """TF-IDF rows (L2-normalised, sparse) of the claims, fitted on the corpus itself."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    try:
+        return TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32).fit_transform(texts)
+    except ValueError:  # no word left (every claim is stop words or numbers)
+        return None
+
+
+class Similarity:
+    """(1 - w) x embedding cosine + w x TF-IDF cosine, for pairs and blocks of claims."""
+
+    def __init__(self, vectors: np.ndarray, lexical=None, weight: float = LEXICAL_WEIGHT):
+        self.vectors, self.lexical = vectors, lexical
+        self.weight = weight if lexical is not None else 0.0
+
+    def pair(self, i: int, j: int) -> float:
+        dense = float(self.vectors[i] @ self.vectors[j])
+        if not self.weight:
+            return dense
+        return (1 - self.weight) * dense + self.weight * float(self.lexical[i].multiply(self.lexical[j]).sum())
+
+    def mean(self, a: list[int], b: list[int]) -> float:
+        dense = float((self.vectors[a] @ self.vectors[b].T).mean())
+        if not self.weight:
+            return dense
+        return (1 - self.weight) * dense + self.weight * float((self.lexical[a] @ self.lexical[b].T).mean())
+
+
+def _mutual_best(edges: list[tuple[float, int, int]], article_of: list) -> set[tuple[int, int]]:
+    """Pairs (i, j) where j is i's most similar neighbour in j's article and i is j's in i's."""
+    best: dict[tuple[int, object], tuple[float, int]] = {}
+    for sim, i, j in edges:
+        for x, y in ((i, j), (j, i)):
+            key = (x, article_of[y])
+            if key not in best or sim > best[key][0]:
+                best[key] = (sim, y)
+    return {(i, j) for _, i, j in edges
+            if article_of[i] != article_of[j]
+            and best[(i, article_of[j])][1] == j and best[(j, article_of[i])][1] == i}
+
+
+def group_claims(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, k: int = NEIGHBOURS,
+                 texts: list[str] | None = None, article_of: list | None = None) -> list[list[int]]:
+    """Indices of `vectors` grouped by average linkage over the k-NN graph; singletons included.
+
+    With `texts`, similarity mixes in word overlap (TF-IDF); with `article_of` (each claim's
+    article), mutual best matches across articles join down to `threshold - MUTUAL_MARGIN` and
+    groups merge while their mean similarity stays above `threshold - MEAN_MARGIN`. Without
+    them, every edge and every merge needs `threshold` itself.
+    """
     n = len(vectors)
+    sim = Similarity(vectors, lexical_vectors(texts) if texts else None)
+    floor = threshold - MUTUAL_MARGIN if article_of is not None else threshold
+    mean_floor = threshold - MEAN_MARGIN if article_of is not None else threshold
+    # Dense neighbours first (cheap, sub-quadratic), then the mixed similarity on those only.
+    dense_floor = floor - (sim.weight if sim.weight else 0.0)
+    edges = [(sim.pair(i, j), i, j) for _, i, j in nearest_neighbour_edges(vectors, k, dense_floor)]
+    mutual = _mutual_best(edges, article_of) if article_of is not None else set()
+    edges = sorted((e for e in edges if e[0] >= threshold or (e[0] >= floor and (e[1], e[2]) in mutual)), reverse=True)
+
     parent = list(range(n))
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
 
@@ -58,12 +129,11 @@ def group_claims(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, k: i
             i = parent[i]
         return i
 
-    for _, i, j in nearest_neighbour_edges(vectors, k, threshold):
+    for _, i, j in edges:
         a, b = find(i), find(j)
         if a == b:
             continue
-        mean_similarity = float((vectors[members[a]] @ vectors[members[b]].T).mean())
-        if mean_similarity < threshold:
+        if sim.mean(members[a], members[b]) < mean_floor:
             continue
         if len(members[a]) < len(members[b]):
             a, b = b, a
@@ -89,7 +159,8 @@ def cluster_id(claim_ids: list[str]) -> str:
 def build_clusters(claims: list[dict], vectors: np.ndarray, articles: dict[str, dict], threshold: float = DEFAULT_THRESHOLD) -> list[dict]:
     """Cluster rows; sets `cluster_id` on each claim row."""
     clusters = []
-    for group in group_claims(vectors, threshold):
+    texts = [c["text"] for c in claims]
+    for group in group_claims(vectors, threshold, NEIGHBOURS, texts, [c["article_id"] for c in claims]):
         members = [claims[i] for i in group]
         origins = {source_key(articles[c["article_id"]]) for c in members}
         cid = cluster_id([c["id"] for c in members])

@@ -486,14 +486,23 @@ def _is_assertion(analysis: Analysis) -> bool:
     return not analysis.denial and not analysis.compliance
 
 
-def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray, source_key,
-                   encode=None, k: int = 12, judge: NliJudge | None = None) -> list[dict]:
-    """Conflict rows for a corpus. `source_key(article) -> origin` decides independence;
+@dataclass
+class Candidates:
+    """The pairs of a corpus worth comparing, with what the comparison needs about each claim."""
+    pairs: list[tuple[int, int, float]]   # (i, j, similarity), i < j, independent sides only
+    analyses: list[Analysis]
+    parties: dict[str, set[str]]          # claim id -> the parties its speaker stands for
+    origin: list[str]                     # per claim: who independently stands behind it
+    referents_of: dict[int, set[int]]     # denial -> the claims its own article says it answers
+
+
+def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarray, source_key,
+                    encode=None, k: int = 12) -> Candidates:
+    """Pairs worth comparing without comparing all pairs: nearest neighbours in embedding space,
+    plus, for denials, what they answer. `source_key(article) -> origin` decides independence;
     `encode(texts) -> vectors` (same model as `vectors`) embeds what explicit denials reject."""
     from verify.cluster import nearest_neighbour_edges
 
-    if len(claims) < 2:
-        return []
     by_article: dict[str, list[dict]] = {}
     for c in claims:
         by_article.setdefault(c["article_id"], []).append(c)
@@ -502,6 +511,8 @@ def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray
     analyses = [analyse(c["text"]) for c in claims]
     parties = speaker_parties(claims)
     origin = [source_key(articles_by_id[c["article_id"]]) for c in claims]
+    if len(claims) < 2:
+        return Candidates([], analyses, parties, origin, {})
 
     def independent(i: int, j: int) -> bool:
         """Different origins, or one outlet reporting two parties that disagree."""
@@ -556,9 +567,20 @@ def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray
             bonus = 0.15 if j in referents else 0.0
             key = (min(i, j), max(i, j))
             candidates[key] = max(candidates.get(key, 0.0), min(1.0, sim + bonus))
+    pairs = [(i, j, sim) for (i, j), sim in candidates.items() if independent(i, j)]
+    return Candidates(pairs, analyses, parties, origin, referents_of)
+
+
+def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray, source_key,
+                   encode=None, k: int = 12, judge: NliJudge | None = None) -> list[dict]:
+    """Conflict rows for a corpus. `source_key(article) -> origin` decides independence;
+    `encode(texts) -> vectors` (same model as `vectors`) embeds what explicit denials reject."""
+    cand = candidate_pairs(articles, claims, vectors, source_key, encode, k)
+    analyses, parties, origin, referents_of = cand.analyses, cand.parties, cand.origin, cand.referents_of
+    index = {c["id"]: i for i, c in enumerate(claims)}
+    pairs = cand.pairs
 
     # 3. Judge each candidate pair; keep the best few per denial and one pair per cluster pair.
-    pairs = [(i, j, sim) for (i, j), sim in candidates.items() if independent(i, j)]
     probs = judge([(claims[i]["text"], claims[j]["text"]) for i, j, _ in pairs]) if judge else [None] * len(pairs)
     found: list[dict] = []
     for (i, j, sim), p in zip(pairs, probs):
