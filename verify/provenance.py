@@ -68,7 +68,7 @@ INTERVIEW_RE = re.compile(
 PICTURE_RE = re.compile(
     r"\b(?:view|image|picture|photo|photograph|handout|screengrab|screenshot|footage|satellite image)s?\b[^.]{0,80}\b(?:shows?|seen|taken)\b"
     r"|\bin this (?:\w+ )?(?:picture|photo|image|handout)|FILE PHOTO|^FILE\s*[-\u2013\u2014:]|\bpictured\b|\bPhoto(?:graph)?:"
-    r"|\b(?:via|for) (?:AP|Reuters|REUTERS|AFP|Getty)\b|/(?:AFP|AP|Reuters|REUTERS|Getty|EPA)\b|REUTERS/|\bGetty Images\b|^Credit:",
+    r"|\bvia (?:AP|Reuters|REUTERS|AFP|Getty)\b|/(?:AFP|AP|Reuters|REUTERS|Getty|EPA)\b|REUTERS/|\bGetty Images\b|^Credit:",
 )
 
 @lru_cache(maxsize=1)
