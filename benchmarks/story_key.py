@@ -332,6 +332,17 @@ def score(story: Story, corpus: Corpus, flag: float | None = None) -> Figures:
     return Figures(counts, details)
 
 
+CONFLICT_COUNTS = ("found", "flagged", "flagged_gold", "traps_flagged")
+CONFLICT_DETAILS = ("missed_conflicts", "flagged_not_gold", "traps_flagged")
+
+
+def with_conflicts(base: Figures, other: Figures) -> Figures:
+    """`base` with the conflict figures of `other` (the same story built with another scorer)."""
+    counts = {**base.counts, **{k: other.counts[k] for k in CONFLICT_COUNTS}}
+    details = {**base.details, **{k: other.details[k] for k in CONFLICT_DETAILS}}
+    return Figures(counts, details)
+
+
 def total(counts: list[dict[str, int]]) -> dict[str, int]:
     return {k: sum(c[k] for c in counts) for k in COUNTS}
 

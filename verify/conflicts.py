@@ -213,8 +213,10 @@ def _party_pattern() -> re.Pattern:
 
 
 def entities_in(text: str) -> set[str]:
-    """Canonical parties named in `text` ("Pyongyang" and "DPRK" both give North Korea)."""
-    return set(_party_pattern().findall(names.canonical_text(text)))
+    """Canonical parties named in `text` ("Pyongyang" and "DPRK" both give North Korea; "a
+    Ukrainian adviser" gives Ukraine)."""
+    pattern, states = names.demonym_pattern()
+    return set(_party_pattern().findall(names.canonical_text(text))) | {states[d] for d in pattern.findall(text)}
 
 
 @lru_cache(maxsize=65536)
@@ -571,16 +573,22 @@ def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarra
     return Candidates(pairs, analyses, parties, origin, referents_of)
 
 
-def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray, source_key,
-                   encode=None, k: int = 12, judge: NliJudge | None = None) -> list[dict]:
-    """Conflict rows for a corpus. `source_key(article) -> origin` decides independence;
-    `encode(texts) -> vectors` (same model as `vectors`) embeds what explicit denials reject."""
-    cand = candidate_pairs(articles, claims, vectors, source_key, encode, k)
-    analyses, parties, origin, referents_of = cand.analyses, cand.parties, cand.origin, cand.referents_of
-    index = {c["id"]: i for i, c in enumerate(claims)}
-    pairs = cand.pairs
+def _conflict_row(a: dict, b: dict, kind: str, score: float, explanation: str, cues: dict, attribution: str) -> dict:
+    key = pair_key(a["text"], b["text"])
+    return {"id": "x" + key[:11], "claim_a": a["id"], "claim_b": b["id"], "pair_key": key, "kind": kind,
+            "score": round(score, 3), "explanation": explanation, "cues": cues, "attribution": attribution}
 
-    # 3. Judge each candidate pair; keep the best few per denial and one pair per cluster pair.
+
+def _attribution(a: dict, b: dict, origin_a: str, origin_b: str) -> str:
+    """"outlets" when two outlets state incompatible facts in their own voice, else "parties"."""
+    return "outlets" if not a.get("speaker") and not b.get("speaker") and origin_a != origin_b else "parties"
+
+
+def _rule_conflicts(claims: list[dict], cand: Candidates, judge: NliJudge | None) -> list[dict]:
+    """Conflicts by the rules alone (no shipped scorer): what `relate` calls a conflict, with a
+    denial kept only when its other side is what it answers or accuses the denying party."""
+    analyses, parties, origin, referents_of = cand.analyses, cand.parties, cand.origin, cand.referents_of
+    pairs = cand.pairs
     probs = judge([(claims[i]["text"], claims[j]["text"]) for i, j, _ in pairs]) if judge else [None] * len(pairs)
     found: list[dict] = []
     for (i, j, sim), p in zip(pairs, probs):
@@ -602,20 +610,61 @@ def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray
                 continue
             if parties[claims[t]["id"]] and parties[claims[t]["id"]] <= denier:
                 continue  # a party does not deny itself
-        a, b = claims[i], claims[j]
-        attribution = "outlets" if not a.get("speaker") and not b.get("speaker") and origin[i] != origin[j] else "parties"
-        key = pair_key(a["text"], b["text"])
-        found.append({
-            "id": "x" + key[:11],
-            "claim_a": a["id"],
-            "claim_b": b["id"],
-            "pair_key": key,
-            "kind": relation.kind,
-            "score": round(relation.score, 3),
-            "explanation": relation.explanation,
-            "cues": relation.cues,
-            "attribution": attribution,
-        })
+        found.append(_conflict_row(claims[i], claims[j], relation.kind, relation.score, relation.explanation,
+                                   relation.cues, _attribution(claims[i], claims[j], origin[i], origin[j])))
+    return found
+
+
+def _scored_conflicts(articles: list[dict], claims: list[dict], cand: Candidates, scorer, nli, judge,
+                      flag_threshold: float) -> list[dict]:
+    """Conflicts by the learned scorer over the rules' cues, the slots and the pair model."""
+    from verify import conflict_model
+
+    inputs = conflict_model.pair_inputs(articles, claims, cand, nli)
+    overruled = [False] * len(inputs)
+    if judge is not None:  # a user's own NLI cross-encoder refines what the rules say, and overrules
+        probs = judge([(claims[i]["text"], claims[j]["text"]) for i, j, _ in cand.pairs])
+        for n, (p, pr) in enumerate(zip(inputs, probs)):
+            p.relation = judged(p.relation, pr)
+            overruled[n] = pr["entailment"] >= 0.8
+    rows, comparisons = [], []
+    for p in inputs:
+        row, cmp = conflict_model.features(p)
+        rows.append(row)
+        comparisons.append(cmp)
+    scores = scorer.probability(rows)
+    found = []
+    for (i, j, _), p, cmp, score, no in zip(cand.pairs, inputs, comparisons, scores, overruled):
+        if score < flag_threshold or no:
+            continue
+        kind, explanation, cues = conflict_model.explain(p, cmp, float(score))
+        found.append(_conflict_row(claims[i], claims[j], kind, float(score), explanation, cues,
+                                   _attribution(claims[i], claims[j], cand.origin[i], cand.origin[j])))
+    return found
+
+
+def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray, source_key,
+                   encode=None, k: int = 12, judge: NliJudge | None = None, scorer=None, nli=None,
+                   flag_threshold: float | None = None) -> list[dict]:
+    """Conflict rows for a corpus. `source_key(article) -> origin` decides independence;
+    `encode(texts) -> vectors` (same model as `vectors`) embeds what explicit denials reject.
+    The rules flag what they can explain; `scorer` (conflict_model.Scorer) adds pairs scoring at
+    least `flag_threshold` (default: its own). `nli(pairs) -> (n, 3)` is the shipped pair model."""
+    cand = candidate_pairs(articles, claims, vectors, source_key, encode, k)
+    analyses = cand.analyses
+    index = {c["id"]: i for i, c in enumerate(claims)}
+    found = _rule_conflicts(claims, cand, judge)
+    if scorer is not None:
+        # The rules' conflicts stand (each names its cue); the scorer adds the pairs it rates at
+        # least the threshold, and where both flag a pair the rules' explanation is kept.
+        threshold = scorer.flag_threshold if flag_threshold is None else flag_threshold
+        by_key = {row["pair_key"]: row for row in found}
+        for row in _scored_conflicts(articles, claims, cand, scorer, nli, judge, threshold):
+            if row["pair_key"] in by_key:
+                by_key[row["pair_key"]]["score"] = max(by_key[row["pair_key"]]["score"], row["score"])
+            else:
+                by_key[row["pair_key"]] = row
+        found = list(by_key.values())
 
     # One conflict per (claim, other side's cluster), and at most a few targets per denial.
     found.sort(key=lambda r: -r["score"])

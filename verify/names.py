@@ -28,6 +28,15 @@ def party_names() -> set[str]:
 
 
 @lru_cache(maxsize=1)
+def demonym_pattern() -> tuple[re.Pattern, dict[str, str]]:
+    """("Ukrainian", "Norwegians", ... as whole words; demonym -> state): who a speaker such as
+    "Ukrainian presidential adviser Mykhailo Podolyak" stands for."""
+    data = json.loads(resources.files("verify.data").joinpath("aliases.json").read_text("utf-8"))
+    table = {d: state for state, ds in data.get("demonyms", {}).items() if not state.startswith("_") for d in ds}
+    return re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(table, key=len, reverse=True))) + r")(?![\w-])"), table
+
+
+@lru_cache(maxsize=1)
 def _tables() -> tuple[dict[str, str], dict[str, str]]:
     data = json.loads(resources.files("verify.data").joinpath("aliases.json").read_text("utf-8"))
     entity = {}

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from verify import cluster, conflicts, embed, ingest, names, provenance, report, segment, store
+from verify import (cluster, conflict_model, conflicts, embed, ingest, names, pairmodel, provenance, report, segment,
+                    store)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -55,7 +56,13 @@ def embedding_inputs(articles: list[dict], claims: list[dict]) -> list[str]:
 
 def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | None = None,
           model: str | None = None, threshold: float = cluster.DEFAULT_THRESHOLD,
-          progress: Progress | None = None, nli_model: str | None = None) -> BuildResult:
+          progress: Progress | None = None, nli_model: str | None = None,
+          conflict_model_path: str | None = None, flag_threshold: float | None = None) -> BuildResult:
+    """Build the corpus of `paths` into `db_path` (and a report into `out_dir`).
+
+    `conflict_model_path`: the conflict scorer's JSON (default: the shipped models/conflict/
+    model.json; without it the rules alone flag conflicts). `flag_threshold`: the score from
+    which a pair is flagged (default: the scorer's own, chosen on the development stories)."""
     started = time.perf_counter()
     tick = progress or (lambda stage, done, total: None)
 
@@ -104,7 +111,11 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
             return vecs
 
         judge = conflicts.NliJudge(nli_model) if nli_model else None
-        found = conflicts.find_conflicts(articles, claims, vectors, cluster.source_key, encode_cached, judge=judge)
+        scorer = conflict_model.load(conflict_model_path)
+        pair_model = pairmodel.load() if scorer is not None and scorer.uses_nli else None
+        found = conflicts.find_conflicts(articles, claims, vectors, cluster.source_key, encode_cached, judge=judge,
+                                         scorer=scorer, nli=pair_model.predict if pair_model else None,
+                                         flag_threshold=flag_threshold)
         tick("conflicts", len(found), len(found))
 
         store.replace_corpus(db, articles, claims, clusters, found)

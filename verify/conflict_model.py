@@ -1,0 +1,214 @@
+"""The conflict scorer: how likely two claims are to be incompatible, from what verify reads in them.
+
+The rules (`conflicts.relate`) and the slots (`slots.compare`) say *why* two claims may clash: a
+denial, a negation, another date, number, time or place for the same event. Alone they flag too
+much: a death toll that rose, a statement of Friday and another of Sunday, one object "north"
+of a city and another "south" of another. This scorer weighs those cues together with how
+close the claims are (embedding and word overlap), who speaks for whom, and, when the shipped
+pair model is present, its contradiction and entailment probabilities. It is a logistic
+regression whose weights live in `models/conflict/model.json` (training: `models/conflict/train.py`,
+on the development stories; evaluation leave-one-story-out in `models/conflict/README.md`), so
+every weight can be read.
+
+`features(...)` is the single definition of the inputs, used by the build and by training.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from verify import slots as slot_module
+from verify.conflicts import KINDS, Analysis, Relation
+
+MODEL_FILE = Path(__file__).resolve().parent.parent / "models" / "conflict" / "model.json"
+SLOT_TYPES = ("date", "time", "number", "direction", "place")
+
+FEATURES = (
+    ["similarity", "word_overlap", "rules_conflict", "rules_corroborate"]
+    + [f"rule_{k}" for k in KINDS]
+    + [f"clash_{t}" for t in SLOT_TYPES] + [f"agree_{t}" for t in SLOT_TYPES]
+    + ["negation_one_side", "denial_one_side", "denial_both", "hedged", "answers_denial", "about_denier",
+       "parties_differ", "same_speaker_party", "nli_contradiction", "nli_entailment", "nli_present"]
+)
+
+
+@dataclass
+class PairInputs:
+    """What is known about one candidate pair before scoring."""
+    a: Analysis
+    b: Analysis
+    slots_a: slot_module.Slots
+    slots_b: slot_module.Slots
+    similarity: float
+    word_overlap: float
+    relation: Relation
+    answers_denial: bool = False   # one side is what the other's denial answers (its context says so)
+    about_denier: bool = False     # one side names the party whose spokesman denies in the other
+    parties_a: frozenset = frozenset()
+    parties_b: frozenset = frozenset()
+    nli: tuple[float, float] | None = None  # (P(contradiction), P(entailment)) from the pair model
+
+
+def features(p: PairInputs) -> tuple[list[float], slot_module.Comparison]:
+    """The feature vector (in FEATURES order) and the slot comparison it was read from."""
+    cmp = slot_module.compare(p.slots_a, p.slots_b, bool(p.parties_a & p.parties_b))
+    rel = p.relation
+    f = [p.similarity, p.word_overlap, float(rel.relation == "conflicts"), float(rel.relation == "corroborates")]
+    f += [float(rel.relation == "conflicts" and rel.kind == k) for k in KINDS]
+    f += [min(cmp.clash.get(t, 0), 3) for t in SLOT_TYPES] + [min(cmp.agree.get(t, 0), 3) for t in SLOT_TYPES]
+    f += [
+        float(bool(p.a.negation) != bool(p.b.negation)),
+        float(bool(p.a.denial) != bool(p.b.denial)),
+        float(bool(p.a.denial) and bool(p.b.denial)),
+        float(bool(p.a.hedges) or bool(p.b.hedges)),
+        float(p.answers_denial),
+        float(p.about_denier),
+        float(bool(p.parties_a) and bool(p.parties_b) and not (p.parties_a & p.parties_b)),
+        float(bool(p.parties_a & p.parties_b)),
+    ]
+    contradiction, entailment = p.nli if p.nli is not None else (0.0, 0.0)
+    f += [contradiction, entailment, float(p.nli is not None)]
+    return f, cmp
+
+
+@dataclass
+class Scorer:
+    weights: np.ndarray
+    intercept: float
+    mean: np.ndarray
+    scale: np.ndarray
+    flag_threshold: float
+    uses_nli: bool
+
+    def probability(self, rows: list[list[float]]) -> np.ndarray:
+        if not rows:
+            return np.zeros(0)
+        x = (np.asarray(rows, dtype=float) - self.mean) / self.scale
+        return 1.0 / (1.0 + np.exp(-(x @ self.weights + self.intercept)))
+
+    def to_json(self) -> dict:
+        return {"features": FEATURES, "weights": self.weights.tolist(), "intercept": self.intercept,
+                "mean": self.mean.tolist(), "scale": self.scale.tolist(), "flag_threshold": self.flag_threshold,
+                "uses_nli": self.uses_nli}
+
+
+def from_json(doc: dict) -> Scorer:
+    if list(doc["features"]) != FEATURES:
+        raise ValueError("conflict model was trained on other features; retrain it (models/conflict/train.py)")
+    return Scorer(np.asarray(doc["weights"]), float(doc["intercept"]), np.asarray(doc["mean"]),
+                  np.asarray(doc["scale"]), float(doc["flag_threshold"]), bool(doc.get("uses_nli", False)))
+
+
+@lru_cache(maxsize=4)
+def load(path: str | None = None) -> Scorer | None:
+    """The shipped scorer, or None when its file is absent (the rules alone decide then)."""
+    file = Path(path) if path else MODEL_FILE
+    if not file.exists():
+        return None
+    return from_json(json.loads(file.read_text("utf-8")))
+
+
+# How a flagged pair is explained when the rules did not name the kind: the slot that clashes.
+SLOT_KIND = {"date": "date", "time": "date", "number": "quantity", "direction": "place", "place": "place"}
+
+
+def explain(p: PairInputs, cmp: slot_module.Comparison, probability: float) -> tuple[str, str, dict]:
+    """(kind, explanation, cues) for a flagged pair: the rules' own when they fired, else the
+    clashing slot, else the negation or the pair model."""
+    rel = p.relation
+    if rel.relation == "conflicts" and rel.kind:
+        return rel.kind, f"{rel.explanation} (conflict score {probability:.2f})", rel.cues
+    for t in SLOT_TYPES:
+        if t in cmp.cues:
+            x, y = cmp.cues[t]
+            return SLOT_KIND[t], f"{t}: “{x}” against “{y}” (conflict score {probability:.2f})", {"a": [x], "b": [y]}
+    if p.a.denial or p.b.denial:
+        side = p.a if p.a.denial else p.b
+        cues = {"a": p.a.denial[:3], "b": p.b.denial[:3]}
+        return "denial", f"one side rejects what the other asserts ({', '.join(side.denial[:3])}; conflict score {probability:.2f})", cues
+    if bool(p.a.negation) != bool(p.b.negation):
+        side = p.a if p.a.negation else p.b
+        return "negation", f"one side negates the other ({', '.join(side.negation[:3])}; conflict score {probability:.2f})", \
+            {"a": p.a.negation[:3], "b": p.b.negation[:3]}
+    nli = f"pair model: contradiction {p.nli[0]:.2f}" if p.nli else "learned scorer"
+    return "contradiction", f"{nli} (conflict score {probability:.2f})", {"a": [], "b": []}
+
+
+def word_overlap(a: str, b: str, idf: dict[str, float]) -> float:
+    """IDF-weighted overlap of two claims' words: rare shared words ("Kuzhenkino", "5,383")
+    say "the same event" more than common ones."""
+    wa, wb = set(tokens(a)), set(tokens(b))
+    union = sum(idf.get(w, 0.0) for w in wa | wb)
+    return sum(idf.get(w, 0.0) for w in wa & wb) / union if union else 0.0
+
+
+_STOP = set(
+    "a an the of to in on at for by with from and or but is are was were be been being has have had do does did it its "
+    "this that these those as into over after before about than then there their they he she his her we you i not no "
+    "will would can could may might says said say just more most also who what when where which all any some".split()
+)
+
+
+def tokens(text: str) -> list[str]:
+    import re
+
+    return [w for w in re.findall(r"[a-z0-9]+(?:[.,][0-9]+)*", text.lower()) if w not in _STOP]
+
+
+def corpus_idf(texts: list[str]) -> dict[str, float]:
+    df: dict[str, int] = {}
+    for t in texts:
+        for w in set(tokens(t)):
+            df[w] = df.get(w, 0) + 1
+    n = len(texts)
+    return {w: math.log((1 + n) / (1 + c)) + 1.0 for w, c in df.items()}
+
+
+# The pair model reads only pairs close enough to be about one thing and carrying a cue (a
+# denial, a negation, a clashing value, a rule that fired): it costs a forward pass a pair.
+NLI_MIN_SIMILARITY = 0.45
+
+
+def needs_pair_model(p: PairInputs, cmp: slot_module.Comparison) -> bool:
+    return p.similarity >= NLI_MIN_SIMILARITY and bool(
+        cmp.clash or p.a.denial or p.b.denial or bool(p.a.negation) != bool(p.b.negation)
+        or p.relation.relation == "conflicts")
+
+
+def pair_inputs(articles: list[dict], claims: list[dict], cand, nli=None) -> list[PairInputs]:
+    """PairInputs for every candidate pair of `cand` (a `conflicts.Candidates`). `nli(pairs) ->
+    array (n, 3)` in pairmodel.LABELS order, when given, runs in one batch on the pairs that
+    `needs_pair_model` picks."""
+    from verify.conflicts import relate
+
+    reference = slot_module.reference_dates(articles)
+    claim_slots = [slot_module.extract(c["text"], reference.get(c["article_id"])) for c in claims]
+    idf = corpus_idf([c["text"] for c in claims])
+    rows = []
+    for i, j, sim in cand.pairs:
+        a, b = cand.analyses[i], cand.analyses[j]
+        pa = frozenset(cand.parties[claims[i]["id"]])
+        pb = frozenset(cand.parties[claims[j]["id"]])
+        answers = j in cand.referents_of.get(i, ()) or i in cand.referents_of.get(j, ())
+        about = False
+        for d, t, pd in ((a, b, pa), (b, a, pb)):
+            if d.denial or d.compliance:
+                about = about or bool((pd or d.entities) & t.entities)
+        rows.append(PairInputs(
+            a=a, b=b, slots_a=claim_slots[i], slots_b=claim_slots[j], similarity=sim,
+            word_overlap=word_overlap(claims[i]["text"], claims[j]["text"], idf), relation=relate(a, b, sim),
+            answers_denial=answers, about_denier=about, parties_a=pa, parties_b=pb,
+        ))
+    if nli is not None:
+        chosen = [n for n, p in enumerate(rows) if needs_pair_model(p, slot_module.compare(p.slots_a, p.slots_b, bool(p.parties_a & p.parties_b)))]
+        if chosen:
+            probs = nli([(claims[cand.pairs[n][0]]["text"], claims[cand.pairs[n][1]]["text"]) for n in chosen])
+            for n, row in zip(chosen, probs):
+                rows[n].nli = (float(row[0]), float(row[1]))
+    return rows

@@ -1,0 +1,356 @@
+"""Slots: the values a claim states that another claim about the same event can contradict.
+
+Dates (weekdays resolved against the article's own date: "on Wednesday" in a story of Friday
+3 February is 1 February), clock times, numbers with what they measure ("7.8-magnitude",
+"17.9km (11 miles)", "5,383 wounded", "three pilots"), and places with their compass words
+("off the coast of South Carolina", "northwest of Moscow").
+
+`clashes(a, b)` compares two claims' slots of the same type and says which differ and which
+agree. Numbers are compared only within one measure (same unit after conversion), and a hedged
+or round figure ("at least 4,000", "about 18 km") tolerates what an exact one does not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+_MONTHS = {m: i for i, names in enumerate(
+    [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+     ("dec", "december")], start=1) for m in names}
+_MONTH_RE = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+DATE_RE = re.compile(
+    r"\b(?:(?P<m1>" + _MONTH_RE + r")\.?\s+(?P<d1>\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y1>(?:19|20)\d\d))?"
+    r"|(?P<d2>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m2>" + _MONTH_RE + r")\b\.?(?:,?\s+(?P<y2>(?:19|20)\d\d))?"
+    r"|(?:(?:early|mid|late|end of)[\s-]+)?(?P<m3>" + _MONTH_RE + r")\s+(?P<y3>(?:19|20)\d\d)"
+    r"|(?P<wd>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+    r"|(?P<m4>January|February|March|April|June|July|August|September|October|November|December)\b(?!\s+\d))"
+)
+TIME_RE = re.compile(
+    r"\b(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?\s*(?P<ampm>[ap]\.?\s?m\.?)(?![a-z])|\b(?P<h24>[01]\d|2[0-3])[:.]?(?P<m24>[0-5]\d)\s*(?:GMT|UTC|local time|hours)\b",
+    re.IGNORECASE,
+)
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                 "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "twenty": 20, "thirty": 30, "forty": 40,
+                 "fifty": 50, "hundred": 100}
+_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+# Units of one measure convert to a base unit, so "17.9km (11 miles)" is one depth and "14m"
+# against "50 feet" is a rounding, not a conflict.
+_UNITS = {
+    "km": ("length", 1000.0), "kilometre": ("length", 1000.0), "kilometer": ("length", 1000.0),
+    "mile": ("length", 1609.34), "nautical mile": ("length", 1852.0), "m": ("length", 1.0), "metre": ("length", 1.0),
+    "meter": ("length", 1.0), "foot": ("length", 0.3048), "feet": ("length", 0.3048), "ft": ("length", 0.3048),
+    "minute": ("duration", 60.0), "min": ("duration", 60.0), "hour": ("duration", 3600.0), "second": ("duration", 1.0),
+    "day": ("duration", 86400.0), "week": ("duration", 604800.0), "month": ("duration", 2.6e6), "year": ("duration", 3.15e7),
+    "%": ("percent", 1.0), "percent": ("percent", 1.0), "per cent": ("percent", 1.0),
+    "magnitude": ("magnitude", 1.0), "richter": ("magnitude", 1.0),
+    "tonne": ("mass", 1000.0), "ton": ("mass", 1000.0), "kg": ("mass", 1.0), "kilogram": ("mass", 1.0),
+    "cubic metre": ("volume", 1.0), "cubic meter": ("volume", 1.0), "bcm": ("volume", 1e9),
+}
+_UNIT_RE = r"(?:nautical miles?|cubic met(?:re|er)s?|per cent|percent|%|km|kilomet(?:re|er)s?|miles?|metres?|meters?|m|feet|foot|ft|minutes?|mins?|hours?|seconds?|days?|weeks?|months?|years?|magnitude|tonnes?|tons?|kg|kilograms?|bcm)"
+NUMBER_RE = re.compile(
+    r"(?P<hedge>\b(?:at least|more than|over|nearly|almost|about|around|some|roughly|approximately|up to|as many as|fewer than|less than|under|an estimated|estimated|close to)\s+)?"
+    r"(?<![\w.,:-])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|(?:" + "|".join(_NUMBER_WORDS) + r")\b)(?![.,:]\d)(?!st\b|nd\b|rd\b|th\b)"
+    r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b)?"
+    r"(?:(?:\s*-\s*|\s*)(?P<unit>" + _UNIT_RE + r")\b)?"
+    r"(?:[\s-]+(?P<noun>[a-z]+(?:\s+[a-z]+){0,3}))?",
+    re.IGNORECASE,
+)
+# Counted things named differently: "5,383 wounded" and "5,385 others injured" are one count.
+_SAME_MEASURE = {"wounded": "injured", "injury": "injured", "injurie": "injured", "dead": "killed", "death": "killed",
+                 "died": "killed", "fatalitie": "killed", "fatality": "killed", "life": "killed", "victim": "killed"}
+_AT_LEAST = {"at least", "more than", "over", "as many as", "an estimated"}
+_AT_MOST = {"up to", "fewer than", "less than", "under", "nearly", "almost"}
+# Words too common around numbers to tell two measures apart.
+_ROLE_STOP = {"about", "around", "least", "than", "some", "said", "says", "according", "reported", "were", "was",
+              "people", "more", "nearly", "almost", "approximately", "roughly", "estimated", "least", "total"}
+_MAGNITUDE_BEFORE = re.compile(r"(?:\bmagnitude(?:\s+of)?|\bM|\bmeasuring|\bRichter(?:\s+scale)?(?:\s+of)?)\s*$", re.IGNORECASE)
+_NOUN_STOP = {"the", "a", "an", "and", "or", "of", "in", "on", "at", "to", "for", "by", "with", "from", "as", "was", "were",
+              "is", "are", "has", "have", "had", "that", "this", "its", "their", "his", "her", "after", "before", "since",
+              "than", "who", "which", "people", "others", "more", "other", "out", "times", "per", "been", "be", "being",
+              "also", "so", "far", "reportedly", "were", "had", "have", "has", "others", "over", "under", "into", "across",
+              "during", "amid", "and", "but", "while", "because"}
+_DIRECTIONS = ("northwest", "northeast", "southwest", "southeast", "north-west", "north-east", "south-west",
+               "south-east", "north", "south", "east", "west")
+DIRECTION_RE = re.compile(r"\b(?P<dir>" + "|".join(_DIRECTIONS) + r")(?:ern)?\s+of\s+(?P<ref>[A-Z][\w-]+)", re.IGNORECASE)
+COMPASS_PLACE_RE = re.compile(r"\b(?P<dir>North|South|East|West)(?:ern)?\s+(?P<name>[A-Z][a-z]{3,}(?:\s+[A-Z][a-z]+)?)")
+PLACE_RE = re.compile(r"\b(?:in|to|at|near|off|from|over)\s+(?:the\s+)?(?:(?:coast|city|town|village|province|region|district|port|island)\s+of\s+)?(?P<place>[A-Z][a-z]+(?:[\s-][A-Z][a-z]+){0,2})")
+
+
+_SPEECH = (r"said|says|told|tells|announced|stated|denied|denies|added|called|calls|insisted|confirmed|warned|"
+           r"reported|accused|rejected|dismissed|claimed|tweeted|wrote|declared|statement|remarks|briefing")
+_SPEECH_BEFORE = re.compile(r"\b(?:" + _SPEECH + r")\s+(?:on\s+|late\s+|early\s+|last\s+|this\s+)?$", re.IGNORECASE)
+_SPEECH_AFTER = re.compile(r"^(?:\s+(?:morning|afternoon|evening|night))?,?\s+(?:(?:also|again|publicly)\s+)?(?:" + _SPEECH + r")\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Number:
+    value: float      # in the base unit of its measure
+    measure: str      # "length", "magnitude", or the counted noun ("wounded", "aftershocks")
+    approximate: bool
+    text: str
+    bound: str = ""   # "min" for "at least 4,000", "max" for "up to 10", "" for a plain figure
+    role: frozenset = frozenset()   # content words around it: "depth", "east", "first"...
+    scope: frozenset = frozenset()  # places named around it: "Turkey", "Syria", "Idlib"
+
+
+@dataclass
+class Slots:
+    dates: list[tuple[str, tuple]] = field(default_factory=list)   # (text, (year|None, month|None, day|None))
+    times: list[tuple[str, int]] = field(default_factory=list)     # (text, minutes after midnight)
+    numbers: list[Number] = field(default_factory=list)
+    places: list[tuple[str, str]] = field(default_factory=list)    # (text, canonical place)
+    directions: list[tuple[str, str, str]] = field(default_factory=list)  # (text, direction, reference)
+    # Dates of a speech act ("said on Tuesday", "North Korea on Monday called"): when someone
+    # spoke, not when the event happened; two speakers speaking on two days do not clash.
+    speech_dates: frozenset = frozenset()
+
+
+def _number(token: str) -> float | None:
+    token = token.lower().replace(",", "")
+    if token in _NUMBER_WORDS:
+        return float(_NUMBER_WORDS[token])
+    try:
+        return float(token)
+    except ValueError:
+        return None
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def resolve_weekday(weekday: str, published: str | None) -> tuple | None:
+    """The date of "on Wednesday" in an article of `published` (ISO): the last such weekday on
+    or before the article's date (news reports what happened, or happens that day)."""
+    if not published:
+        return None
+    try:
+        day = dt.date.fromisoformat(published[:10])
+    except ValueError:
+        return None
+    back = (day.weekday() - _WEEKDAYS.index(weekday.lower())) % 7
+    d = day - dt.timedelta(days=back)
+    return (d.year, d.month, d.day)
+
+
+@lru_cache(maxsize=65536)
+def _extract(text: str) -> tuple:
+    dates, weekdays, speech = [], [], set()
+    for m in DATE_RE.finditer(text):
+        g = m.groupdict()
+        if _SPEECH_BEFORE.search(text[max(0, m.start() - 30):m.start()]) or _SPEECH_AFTER.match(text[m.end():m.end() + 40]):
+            speech.add(m.group(0))
+        if g["wd"]:
+            weekdays.append((m.group(0), g["wd"]))
+            continue
+        name = (g["m1"] or g["m2"] or g["m3"] or g["m4"]).lower()
+        month = _MONTHS.get(name) or _MONTHS[name[:3]]
+        day = int(g["d1"] or g["d2"]) if (g["d1"] or g["d2"]) else None
+        year = int(g["y1"] or g["y2"] or g["y3"]) if (g["y1"] or g["y2"] or g["y3"]) else None
+        if g["m4"] and g["m4"].lower() == "may":
+            continue
+        dates.append((m.group(0), (year, month, day if day and day <= 31 else None)))
+    times = []
+    for m in TIME_RE.finditer(text):
+        if m.group("h24"):
+            times.append((m.group(0), int(m.group("h24")) * 60 + int(m.group("m24"))))
+            continue
+        h = int(m.group("h")) % 12 + (12 if m.group("ampm").lower().startswith("p") else 0)
+        if int(m.group("h")) <= 12:
+            times.append((m.group(0), h * 60 + int(m.group("m") or 0)))
+    numbers = []
+    date_spans = [m.span() for m in DATE_RE.finditer(text)] + [m.span() for m in TIME_RE.finditer(text)]
+    for m in NUMBER_RE.finditer(text):
+        if any(s <= m.start("num") < e for s, e in date_spans):
+            continue
+        value = _number(m.group("num"))
+        if value is None:
+            continue
+        # A round figure ("4,000", "300") is a rounding of whatever exact count lies near it.
+        round_figure = value >= 100 and value % 100 == 0
+        if m.group("scale"):
+            value *= _SCALE[m.group("scale").lower()]
+        unit = (m.group("unit") or "").lower()
+        if not unit and m.group(0)[m.end("num") - m.start(0):][:1].isalpha():
+            continue  # "9X", "4G": part of a name, not a count
+        words = [w for w in (m.group("noun") or "").lower().split() if w not in _NOUN_STOP]
+        if not unit and words and (words[0] in _UNITS or _singular(words[0]) in _UNITS):
+            unit = words[0]  # "2.3 on the Richter scale"
+        if not unit and _MAGNITUDE_BEFORE.search(text[max(0, m.start("num") - 25):m.start("num")]):
+            unit = "magnitude"  # "a magnitude of 7.4", "M 7.5", "measuring 7.8"
+        if unit:
+            key = unit if unit in _UNITS else _singular(unit)
+            key = {"kilometres": "km", "kilometers": "km"}.get(key, key)
+            measure, factor = _UNITS.get(key, (key, 1.0))
+            value *= factor
+        elif words:
+            noun = _singular(words[0])
+            measure = _SAME_MEASURE.get(noun, noun)
+        else:
+            continue  # a bare number measures nothing we can compare
+        if measure in ("year",) or (not unit and 1900 <= value <= 2100 and value.is_integer()):
+            continue
+        approximate = bool(m.group("hedge")) or round_figure or bool(m.group("scale"))
+        hedge = (m.group("hedge") or "").lower().strip()
+        bound = "min" if hedge in _AT_LEAST else "max" if hedge in _AT_MOST else ""
+        before = text[max(0, m.start() - 60):m.start()]
+        after = text[m.end():m.end() + 60]
+        near = re.findall(r"[a-z]+", before.split(",")[-1].lower())[-3:] + re.findall(r"[a-z]+", after.split(",")[0].lower())[:3]
+        role = frozenset(w for w in near if w not in _NOUN_STOP and w not in _ROLE_STOP and len(w) > 2
+                         and w not in _UNITS and _singular(w) not in _UNITS and w not in ("kilometres", "kilometers", "metres", "meters"))
+        scope = frozenset(p.group("place") for p in PLACE_RE.finditer(before[-40:] + " " + after[:50]))
+        numbers.append(Number(value, measure, approximate, m.group(0).strip(), bound, role, scope))
+    places = [(m.group("place"), m.group("place")) for m in PLACE_RE.finditer(text)
+              if m.group("place").split()[0].lower() not in _MONTHS and m.group("place").lower() not in _WEEKDAYS]
+    directions = [(m.group(0), m.group("dir").lower().replace("-", ""), m.group("ref")) for m in DIRECTION_RE.finditer(text)]
+    return tuple(dates), tuple(weekdays), tuple(times), tuple(numbers), tuple(places), tuple(directions), frozenset(speech)
+
+
+def reference_dates(articles: list[dict]) -> dict[str, str | None]:
+    """Article id -> the date its relative words ("on Wednesday", "Feb. 4") are read against:
+    its publication date, else the latest full date its own text gives ("Wednesday, Feb. 1,
+    2023"), a day and month taking the year the corpus mostly writes about."""
+    years: dict[int, int] = {}
+    for a in articles:
+        if a.get("published") and a["published"][:4].isdigit():
+            years[int(a["published"][:4])] = years.get(int(a["published"][:4]), 0) + 1
+    for a in articles:
+        for _, (y, _, _) in _extract(a["text"])[0]:
+            if isinstance(y, int):
+                years[y] = years.get(y, 0) + 1
+    corpus_year = max(years, key=years.get) if years else None
+    out = {}
+    for a in articles:
+        if a.get("published"):
+            out[a["id"]] = a["published"][:10]
+            continue
+        latest = None
+        for _, (y, mo, d) in _extract(a["text"])[0]:
+            y = y if isinstance(y, int) else corpus_year
+            if y and mo and d:
+                try:
+                    day = dt.date(y, mo, d)
+                except ValueError:
+                    continue
+                latest = max(latest, day) if latest else day
+        out[a["id"]] = latest.isoformat() if latest else None
+    return out
+
+
+def extract(text: str, published: str | None = None) -> Slots:
+    """The slots of one claim; `published` (ISO date of its article) resolves weekdays and
+    fills in the year of a day and month."""
+    dates, weekdays, times, numbers, places, directions, speech = _extract(text)
+    year = int(published[:4]) if published and published[:4].isdigit() else None
+    month_now = int(published[5:7]) if published and published[5:7].isdigit() else 12
+    # "in June" in an article of August 2024 is June 2024; "in December" then is December 2023.
+    resolved = [(t, (y or (year if mo <= month_now else year - 1) if year else y, mo, d)) for t, (y, mo, d) in dates]
+    for t, wd in weekdays:
+        if (date := resolve_weekday(wd, published)) is not None:
+            resolved.append((t, date))
+        else:
+            resolved.append((t, ("weekday", wd.lower(), None)))
+    return Slots(resolved, list(times), list(numbers), list(places), list(directions), speech)
+
+
+def _dates_differ(a: tuple, b: tuple) -> bool | None:
+    """True / False when two dates are comparable at a shared grain, None when not."""
+    if a[0] == "weekday" or b[0] == "weekday":
+        if a[0] == b[0] == "weekday":
+            return a[1] != b[1]
+        return None
+    (ya, ma, da), (yb, mb, db) = a, b
+    if ma and mb and ma != mb:
+        if ya and yb and ya != yb:
+            return True
+        return True
+    if ma == mb and da and db:
+        return da != db
+    if ya and yb and ma == mb and ya != yb:
+        return True
+    return False if ma == mb else None
+
+
+def _numbers_differ(x: Number, y: Number) -> bool:
+    """Two figures of one measure that cannot both hold. A lower bound ("at least 10 deaths")
+    is not contradicted by a larger figure; a rounded or hedged one tolerates 10 %."""
+    lo_x, hi_x = (x.value, float("inf")) if x.bound == "min" else (0.0, x.value) if x.bound == "max" else (x.value, x.value)
+    lo_y, hi_y = (y.value, float("inf")) if y.bound == "min" else (0.0, y.value) if y.bound == "max" else (y.value, y.value)
+    big = max(x.value, y.value)
+    if big == 0:
+        return False
+    tolerance = 0.1 if (x.approximate or y.approximate) else 0.0
+    if x.measure in ("length", "duration", "mass", "volume"):
+        tolerance = max(tolerance, 0.12)  # unit conversions round: 14 m against 50 feet
+    slack = tolerance * big
+    return lo_x > hi_y + slack or lo_y > hi_x + slack
+
+
+def same_measure(x: Number, y: Number) -> bool:
+    """One measure of one thing: same unit or counted noun, a shared word around both figures
+    when the unit alone says little ("depth" for two lengths), and no two different places."""
+    if x.measure != y.measure:
+        return False
+    if x.scope and y.scope and not (x.scope & y.scope):
+        return False  # deaths in Turkey against deaths in Syria: parts, not the same whole
+    if x.measure in _GENERIC_MEASURES:
+        return bool(x.role & y.role)
+    return True
+
+
+_GENERIC_MEASURES = {"length", "duration", "mass", "volume", "percent"}
+
+
+@dataclass
+class Comparison:
+    """What two claims' slots say: counts of agreeing and clashing values by type, and the
+    first clash of each type as the words a reviewer reads."""
+    agree: dict = field(default_factory=dict)
+    clash: dict = field(default_factory=dict)
+    cues: dict = field(default_factory=dict)  # type -> (text in a, text in b)
+
+
+def compare(a: Slots, b: Slots, same_speaker: bool = False) -> Comparison:
+    """`same_speaker`: the two claims come from one party, so the days they spoke can clash."""
+    out = Comparison()
+
+    def note(kind: str, differ: bool, ta: str, tb: str) -> None:
+        bucket = out.clash if differ else out.agree
+        bucket[kind] = bucket.get(kind, 0) + 1
+        if differ:
+            out.cues.setdefault(kind, (ta, tb))
+
+    for ta, da in a.dates:
+        for tb, db in b.dates:
+            if not same_speaker and (ta in a.speech_dates or tb in b.speech_dates):
+                continue
+            if (d := _dates_differ(da, db)) is not None:
+                note("date", d, ta, tb)
+    for ta, ma in a.times:
+        for tb, mb in b.times:
+            note("time", abs(ma - mb) > 15, ta, tb)
+    for x in a.numbers:
+        for y in b.numbers:
+            if same_measure(x, y):
+                note("number", _numbers_differ(x, y), x.text, y.text)
+    for ta, da, ra in a.directions:
+        for tb, db, rb in b.directions:
+            if ra == rb:
+                note("direction", da != db, ta, tb)
+    places_a = {p for _, p in a.places}
+    places_b = {p for _, p in b.places}
+    for ta, pa in a.places:
+        for tb, pb in b.places:
+            if pa == pb:
+                note("place", False, ta, tb)
+    # "South Carolina" against "North Carolina": the same name with another compass word.
+    for ma in COMPASS_PLACE_RE.finditer(" ".join(places_a)):
+        for mb in COMPASS_PLACE_RE.finditer(" ".join(places_b)):
+            if ma.group("name") == mb.group("name") and ma.group("dir") != mb.group("dir"):
+                note("place", True, ma.group(0), mb.group(0))
+    return out
