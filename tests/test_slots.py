@@ -1,0 +1,67 @@
+"""Slots: values two reports of one event can disagree on, compared only within one measure."""
+
+from __future__ import annotations
+
+import pytest
+
+from verify import conflict_model, slots
+
+
+def clash(a: str, b: str, published: str | None = "2023-02-12", same_speaker: bool = False) -> dict:
+    return slots.compare(slots.extract(a, published), slots.extract(b, published), same_speaker).clash
+
+
+def test_weekday_resolves_against_the_articles_date():
+    # Friday 3 February 2023: "on Wednesday" is 1 February.
+    (text, date), = slots.extract("Biden gave the order on Wednesday.", "2023-02-03").dates
+    assert (text, date) == ("Wednesday", (2023, 2, 1))
+
+
+def test_reference_date_of_an_undated_article_is_its_latest_full_date():
+    articles = [{"id": "a", "published": None, "text": "The object was seen on Wednesday, Feb. 1, 2023, over the city."},
+                {"id": "b", "published": "2023-02-05", "text": "Nothing dated here."}]
+    assert slots.reference_dates(articles) == {"a": "2023-02-01", "b": "2023-02-05"}
+
+
+@pytest.mark.parametrize("a, b", [
+    ("The balloon was shot down off the coast on Feb. 4.", "The balloon was downed off the coast on Feb. 5."),
+    ("Biden authorized the strike on Wednesday.", "Biden authorized the strike on Feb. 2."),  # Wednesday = Feb. 1
+    ("The quake struck at a depth of about 17.9km.", "The quake occurred at a depth of 7 kilometres."),
+    ("Officials said 5,383 people were wounded.", "Officials said 5,385 others were injured."),
+])
+def test_same_event_values_clash(a, b):
+    assert clash(a, b)
+
+
+@pytest.mark.parametrize("a, b", [
+    # A lower bound is not contradicted by a larger count reported later.
+    ("At least 10 deaths were reported initially.", "At least 3,549 deaths have been reported."),
+    # A unit conversion that rounds.
+    ("The water there is just 14 m deep.", "The water there is about 50 feet deep."),
+    # Two lengths of different things: a distance and a depth.
+    ("The quake was centred about 33 kilometers from Gaziantep.", "The quake struck at a depth of about 17.9km."),
+    # Parts, not the whole: deaths in two places.
+    ("At least 3,549 deaths were reported in Turkey.", "At least 1,602 deaths were reported in Syria."),
+    # Two parties speaking on two days.
+    ("Austin said on Tuesday the states were concerned.", "North Korea on Monday called the command a tool."),
+])
+def test_compatible_values_do_not_clash(a, b):
+    assert not clash(a, b)
+
+
+def test_one_party_speaking_on_two_days_clashes():
+    a = "In a statement on Sunday, the foreign ministry called it an overreaction."
+    b = "In a statement Monday, the foreign ministry called it an overreaction."
+    assert not clash(a, b)
+    assert clash(a, b, same_speaker=True) == {"date": 1}
+
+
+def test_compass_words_on_one_place_clash():
+    assert clash("It was shot down off the coast of South Carolina.", "It was shot down off the coast of North Carolina.") == {"place": 1}
+
+
+def test_scorer_file_matches_the_features_it_reads():
+    scorer = conflict_model.load()
+    assert scorer is not None, "models/conflict/model.json ships with the package"
+    assert len(scorer.weights) == len(conflict_model.FEATURES) == len(scorer.mean)
+    assert 0.0 < scorer.flag_threshold < 1.0
