@@ -75,11 +75,13 @@ class Similarity:
         self.vectors, self.lexical = vectors, lexical
         self.weight = weight if lexical is not None else 0.0
 
-    def pair(self, i: int, j: int) -> float:
-        dense = float(self.vectors[i] @ self.vectors[j])
-        if not self.weight:
+    def pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Similarity of each (rows[n], cols[n]), in one vectorised pass (sparse rows are slow one by one)."""
+        dense = np.einsum("ij,ij->i", self.vectors[rows], self.vectors[cols]).astype(np.float64)
+        if not self.weight or len(rows) == 0:
             return dense
-        return (1 - self.weight) * dense + self.weight * float(self.lexical[i].multiply(self.lexical[j]).sum())
+        lexical = np.asarray(self.lexical[rows].multiply(self.lexical[cols]).sum(axis=1)).ravel()
+        return (1 - self.weight) * dense + self.weight * lexical
 
     def mean(self, a: list[int], b: list[int]) -> float:
         dense = float((self.vectors[a] @ self.vectors[b].T).mean())
@@ -116,7 +118,10 @@ def group_claims(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, k: i
     mean_floor = threshold - MEAN_MARGIN if article_of is not None else threshold
     # Dense neighbours first (cheap, sub-quadratic), then the mixed similarity on those only.
     dense_floor = floor - (sim.weight if sim.weight else 0.0)
-    edges = [(sim.pair(i, j), i, j) for _, i, j in nearest_neighbour_edges(vectors, k, dense_floor)]
+    dense_edges = nearest_neighbour_edges(vectors, k, dense_floor)
+    rows = np.fromiter((i for _, i, _ in dense_edges), dtype=np.int64, count=len(dense_edges))
+    cols = np.fromiter((j for _, _, j in dense_edges), dtype=np.int64, count=len(dense_edges))
+    edges = [(float(s), int(i), int(j)) for s, i, j in zip(sim.pairs(rows, cols), rows, cols)]
     mutual = _mutual_best(edges, article_of) if article_of is not None else set()
     edges = sorted((e for e in edges if e[0] >= threshold or (e[0] >= floor and (e[1], e[2]) in mutual)), reverse=True)
 

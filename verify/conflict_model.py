@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -143,7 +144,7 @@ def explain(p: PairInputs, cmp: slot_module.Comparison, probability: float) -> t
 def word_overlap(a: str, b: str, idf: dict[str, float]) -> float:
     """IDF-weighted overlap of two claims' words: rare shared words ("Kuzhenkino", "5,383")
     say "the same event" more than common ones."""
-    wa, wb = set(tokens(a)), set(tokens(b))
+    wa, wb = _token_set(a), _token_set(b)
     union = sum(idf.get(w, 0.0) for w in wa | wb)
     return sum(idf.get(w, 0.0) for w in wa & wb) / union if union else 0.0
 
@@ -155,9 +156,12 @@ _STOP = set(
 )
 
 
-def tokens(text: str) -> list[str]:
-    import re
+@lru_cache(maxsize=65536)
+def _token_set(text: str) -> frozenset[str]:
+    return frozenset(tokens(text))
 
+
+def tokens(text: str) -> list[str]:
     return [w for w in re.findall(r"[a-z0-9]+(?:[.,][0-9]+)*", text.lower()) if w not in _STOP]
 
 
