@@ -638,6 +638,8 @@ def _scored_conflicts(articles: list[dict], claims: list[dict], cand: Candidates
         if score < flag_threshold or no:
             continue
         kind, explanation, cues = conflict_model.explain(p, cmp, float(score))
+        if kind == "contradiction" and p.nli is None:
+            continue  # nothing in the two texts says why: a conflict is never flagged unexplained
         found.append(_conflict_row(claims[i], claims[j], kind, float(score), explanation, cues,
                                    _attribution(claims[i], claims[j], cand.origin[i], cand.origin[j])))
     return found
