@@ -81,10 +81,10 @@ def synthetic_db(path: Path, n_claims: int) -> None:
         key = conflicts.pair_key(a["text"], b["text"])
         found.append({"id": "x" + key[:11], "claim_a": a["id"], "claim_b": b["id"], "pair_key": key, "kind": "quantity",
                       "score": 0.7, "explanation": "synthetic", "cues": {"a": [], "b": []}, "attribution": "outlets"})
-    with store.atomic_database(path) as db:
-        store.replace_corpus(db, articles, claims, clusters, found)
-        store.record_build(db, seconds=0.0, model="synthetic", paths="synthetic", n_articles=len(articles),
-                           n_claims=len(claims), n_clusters=len(clusters), n_encoded=0)
+    with store.build_lock(path), store.opened(path) as db:
+        store.replace_corpus(db, articles, claims, clusters, found,
+                             build={"seconds": 0.0, "model": "synthetic", "paths": "synthetic", "n_articles": len(articles),
+                                    "n_claims": len(claims), "n_clusters": len(clusters), "n_encoded": 0})
 
 
 def measure(report: Path) -> dict:

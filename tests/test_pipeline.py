@@ -208,7 +208,9 @@ def test_failing_builds_leave_the_database_as_it_was(db_copy, tmp_path, make_fil
     assert "no-such-model" in str(failure.value)
 
     assert db_copy.read_bytes() == before_bytes
-    assert sorted(os.listdir(db_copy.parent)) == before_files == ["verify.db"]
+    # The build lock's file stays (an flock on it, dropped by the kernel); nothing else appears.
+    assert before_files == ["verify.db"]
+    assert sorted(os.listdir(db_copy.parent)) == ["verify.db", "verify.db.lock"]
     assert not out_dir.exists()
     assert _export(db_copy) == before_export
 
@@ -279,15 +281,17 @@ def test_migrations_are_applied_once(tmp_path):
     names = [row["name"] for row in db.query("select name from _verify_migrations order by name")]
     db.conn.close()
     assert names == sorted(fn.__name__ for fn in store.MIGRATIONS) == [
-        "m001_initial", "m002_builds", "m003_conflict_attribution", "m004_article_copy_of"]
+        "m001_initial", "m002_builds", "m003_conflict_attribution", "m004_article_copy_of",
+        "m005_claim_sightings", "m006_review_history"]
 
 
 def test_seed_db_has_the_documented_tables(seed_db):
     tables = set(seed_db.table_names())
     assert {"articles", "claims", "claims_fts", "clusters", "embeddings", "conflicts", "reviews", "builds",
-            "_verify_migrations"} <= tables
+            "claim_sightings", "review_history", "_verify_migrations"} <= tables
     names = [row["name"] for row in seed_db.query("select name from _verify_migrations")]
-    assert sorted(names) == ["m001_initial", "m002_builds", "m003_conflict_attribution", "m004_article_copy_of"]
+    assert sorted(names) == ["m001_initial", "m002_builds", "m003_conflict_attribution", "m004_article_copy_of",
+        "m005_claim_sightings", "m006_review_history"]
     assert {"attribution"} <= set(seed_db["conflicts"].columns_dict)
     assert {"copy_of"} <= set(seed_db["articles"].columns_dict)
     assert {"corroboration"} <= set(seed_db["clusters"].columns_dict)
@@ -320,4 +324,5 @@ def test_m003_upgrades_an_older_database(tmp_path):
     finally:
         db.conn.close()
     assert rows == {"k1": ("corroborated", "corroborated"), "k2": ("single-source", "single-source")}
-    assert applied == ["m001_initial", "m002_builds", "m003_conflict_attribution", "m004_article_copy_of"]
+    assert applied == ["m001_initial", "m002_builds", "m003_conflict_attribution", "m004_article_copy_of",
+        "m005_claim_sightings", "m006_review_history"]

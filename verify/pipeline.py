@@ -1,7 +1,8 @@
 """The build: files -> articles -> claims -> vectors -> clusters -> database -> report.
 
-Each stage is a plain function of its own module; this module only runs them in order, keeps
-the database write atomic and counts what happened. The CLI and the benchmarks call `build`.
+Each stage is a plain function of its own module; this module only runs them in order, holds
+the database's build lock, lands the new corpus in one transaction at the end (store.py says why)
+and counts what happened. The CLI and the benchmarks call `build`.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
     model_key = model or embed.DEFAULT_MODEL
     texts = embedding_inputs(articles, claims)
     encoded = 0
-    with store.atomic_database(db_path) as db:
+    started_at = store.now()  # the first sight of claims new to this database
+    with store.build_lock(db_path), store.opened(db_path) as db:
         cache = store.load_embeddings(db, model_key, [embed.text_hash(t) for t in texts])
         todo = len({t for t in texts if embed.text_hash(t) not in cache})
         done = 0
@@ -118,13 +120,13 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
                                          flag_threshold=flag_threshold)
         tick("conflicts", len(found), len(found))
 
-        store.replace_corpus(db, articles, claims, clusters, found)
+        # All computed: the corpus and its build record land in one short write transaction.
+        store.replace_corpus(db, articles, claims, clusters, found, seen_at=started_at,
+                             build={"seconds": round(time.perf_counter() - started, 3), "model": model_key,
+                                    "paths": " ".join(map(str, paths)), "n_articles": len(articles),
+                                    "n_claims": len(claims), "n_clusters": len(clusters), "n_encoded": encoded})
         statuses = Counter(row["status"] for row in db.query("select status from clusters"))
-        seconds = time.perf_counter() - started
         n_flagged = sum(1 for c in store.conflicts(db) if c["review"] != "dismissed")
-        store.record_build(db, seconds=round(seconds, 3), model=model_key, paths=" ".join(map(str, paths)),
-                           n_articles=len(articles), n_claims=len(claims), n_clusters=len(clusters),
-                           n_encoded=encoded)
 
     report_path = None
     if out_dir is not None:

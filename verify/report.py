@@ -8,6 +8,7 @@ search. A Content-Security-Policy in the page forbids any fetch and any script b
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import re
@@ -168,13 +169,37 @@ def render(db) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` so that readers see the old file or the new one, never half."""
+    """Write `text` to `path` so that readers see the old file or the new one, never half.
+
+    The new text goes to an unnamed file in the same folder (O_TMPFILE), which only gets a name
+    once complete, and is then renamed over `path`: a writer killed while writing leaves no
+    temporary file behind (the kernel frees an unnamed one). Where the filesystem has no
+    O_TMPFILE, a named temporary file is used instead."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    data = text.encode("utf-8")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is for reading
+        fd = os.open(path.parent, os.O_TMPFILE | os.O_WRONLY, 0o644)
+    except (AttributeError, OSError):
+        fd = None
+    unnamed = fd is not None
+    if unnamed:
+        tmp = str(path.parent / f".{path.name}.{os.getpid()}.tmp")
+    else:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fchmod(fh.fileno(), 0o644)  # a report is for reading (mkstemp makes 0600)
+            if unnamed:  # named only now, and renamed over `path` at once
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+                try:  # a dir fd makes CPython call linkat(AT_SYMLINK_FOLLOW), which names the open file
+                    os.link(f"/proc/self/fd/{fh.fileno()}", os.path.basename(tmp), dst_dir_fd=folder)
+                finally:
+                    os.close(folder)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

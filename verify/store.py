@@ -4,23 +4,29 @@ Migrations are small functions applied in order when a database is opened, each 
 `_verify_migrations` (the pattern of simonw/llm's embeddings_migrations.py). The database opens
 in Datasette as it is: plain tables, foreign keys, full-text search on claims.
 
-A build replaces the corpus tables (articles, claims, clusters, conflicts) but keeps two things
-that outlive any corpus: the embedding cache, keyed by (model, text hash), and reviews, keyed by
-the content of the two claims of a conflict.
+A build replaces the corpus tables (articles, claims, clusters, conflicts) but keeps what
+outlives any corpus: the embedding cache, keyed by (model, text hash), reviews (and their
+history), keyed by the content of the two claims of a conflict, and when each claim text was
+first seen.
 
-Writes are atomic at the file level: `atomic_database(path)` hands out a copy of the database in
-the same folder, and only replaces the original when the whole build succeeded.
+Concurrency: the database is in WAL mode, so readers (the CLI, `verify serve`) never wait for a
+writer, and writers wait for each other (busy timeout) instead of failing. A build writes in
+place: the embedding cache commits as it goes, and the new corpus replaces the old one in one
+short `BEGIN IMMEDIATE ... COMMIT` at the end, so a build killed at any point leaves the last
+good corpus, and a review written during a build is kept (it is keyed by content, so it applies
+to the conflicts the build produces). One build at a time: `build_lock` holds an flock on
+`<db>.lock`, which the OS drops when the process dies, however it dies.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
+import hashlib
 import json
 import os
 import sqlite3
-import stat
-import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -105,12 +111,34 @@ def m004_article_copy_of(db: sqlite_utils.Database) -> None:
     db["articles"].add_column("copy_of", str)
 
 
+@migration
+def m005_claim_sightings(db: sqlite_utils.Database) -> None:
+    # When a build first saw each claim text (by content hash): the date of a claim whose article
+    # carries none, for the cluster timeline. Kept across rebuilds like reviews.
+    db["claim_sightings"].create({"content_hash": str, "first_seen": str}, pk="content_hash")
+
+
+@migration
+def m006_review_history(db: sqlite_utils.Database) -> None:
+    # Every review write with the state it replaced, so that a review can be undone.
+    db["review_history"].create(
+        {"id": int, "pair_key": str, "decision": str, "note": str, "changed_at": str,
+         "previous_decision": str, "previous_note": str, "previous_reviewed_at": str, "undone": int},
+        pk="id",
+    )
+    db["review_history"].create_index(["pair_key"])
+
+
+BUSY_TIMEOUT_S = 30  # a writer waits this long for another's transaction (a build's is seconds)
+
+
 def open_db(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating if needed) and bring the schema up to date."""
-    conn = sqlite3.connect(str(path))
+    """Open (creating if needed) in WAL mode and bring the schema up to date."""
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
     try:
         conn.execute("PRAGMA foreign_keys = ON")
         db = sqlite_utils.Database(conn)
+        db.enable_wal()  # persistent in the file; a no-op once set
         migrate(db)
     except sqlite3.DatabaseError as err:
         conn.close()
@@ -118,52 +146,85 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     return db
 
 
+@contextlib.contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One write transaction that takes the write lock at once (waiting up to the busy timeout),
+    so that it never fails half-way on a lock another writer holds. sqlite-utils' own writes
+    inside it nest as savepoints, so nothing commits before the end of the block."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
 def migrate(db: sqlite_utils.Database) -> None:
-    table = db["_verify_migrations"]
-    if not table.exists():
-        table.create({"name": str, "applied_at": str}, pk="name")
-    done = {row["name"] for row in table.rows}
+    applied = lambda: ({row["name"] for row in db.query("select name from _verify_migrations")}
+                       if db["_verify_migrations"].exists() else set())
+    done = applied()
+    if all(fn.__name__ in done for fn in MIGRATIONS):
+        return  # the usual case: a read, no write lock taken
     for fn in MIGRATIONS:
-        if fn.__name__ not in done:
-            with db.conn:
-                fn(db)
-                table.insert({"name": fn.__name__, "applied_at": _now()})
+        if fn.__name__ in done:
+            continue
+        with write_transaction(db):
+            if not db["_verify_migrations"].exists():
+                db["_verify_migrations"].create({"name": str, "applied_at": str}, pk="name")
+            if fn.__name__ in applied():  # another process applied it while we waited
+                continue
+            fn(db)
+            db["_verify_migrations"].insert({"name": fn.__name__, "applied_at": now()})
 
 
-def _now() -> str:
+def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 @contextlib.contextmanager
-def atomic_database(path: str | Path) -> Iterator[sqlite_utils.Database]:
-    """A working copy of the database at `path`; it replaces `path` only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    # mkstemp makes 0600; keep the mode of the database being replaced, else the usual 0644.
-    os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644)
+def opened(path: str | Path) -> Iterator[sqlite_utils.Database]:
+    """`open_db` for the length of a block (creating the folder), closed after it."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = open_db(path)
     try:
-        work = sqlite3.connect(tmp)
-        if path.exists():
-            source = sqlite3.connect(str(path))
-            try:
-                source.backup(work)  # consistent copy, embeddings and reviews included
-            except sqlite3.DatabaseError as err:
-                raise StoreError(f"{path}: not a usable SQLite database ({err})") from None
-            finally:
-                source.close()
-                work.close()
-        else:
-            work.close()
-        db = open_db(tmp)
         yield db
-        db.conn.commit()
-        db.conn.close()
-        os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        db.conn.close()
+
+
+class BuildLocked(StoreError):
+    """Another build holds the database."""
+
+
+def lock_path(db_path: str | Path) -> Path:
+    db_path = Path(db_path)
+    return db_path.with_name(db_path.name + ".lock")
+
+
+@contextlib.contextmanager
+def build_lock(db_path: str | Path) -> Iterator[Path]:
+    """Hold the one-build-at-a-time lock of the database at `db_path`, or raise BuildLocked.
+
+    An flock on `<db>.lock`: the kernel releases it when the holder exits or is killed, so a dead
+    build never blocks the next one and nothing has to be cleaned up. The file itself stays (it
+    is empty but for the holder's pid); deleting lock files is what makes lock schemes racy."""
+    path = lock_path(db_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            raise BuildLocked(f"{db_path}: another `verify build` (pid {holder}) is building this database; "
+                              "wait for it to finish") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield path
+    finally:
+        os.close(fd)  # drops the flock
 
 
 # ---------------------------------------------------------------------------
@@ -184,6 +245,8 @@ def load_embeddings(db: sqlite_utils.Database, model: str, hashes: list[str]) ->
 
 
 def save_embeddings(db: sqlite_utils.Database, model: str, vectors: dict[str, np.ndarray]) -> None:
+    """Commits at once (its own short transaction): the cache is worth keeping even if the build
+    that computed it dies before its corpus lands."""
     db["embeddings"].insert_all(
         ({"model": model, "content_hash": h, "embedding": v.astype(np.float32).tobytes(), "dims": int(v.shape[0])}
          for h, v in vectors.items()),
@@ -192,12 +255,21 @@ def save_embeddings(db: sqlite_utils.Database, model: str, vectors: dict[str, np
     )
 
 
+def content_hash(text: str) -> str:
+    """A claim text's key in `claim_sightings`."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
 def replace_corpus(db: sqlite_utils.Database, articles: list[dict], claims: list[dict], clusters: list[dict],
-                   conflicts: list[dict] | None = None) -> None:
-    """Swap in a new corpus in one transaction. Embeddings and reviews stay."""
+                   conflicts: list[dict] | None = None, seen_at: str | None = None,
+                   build: dict | None = None) -> None:
+    """Swap in a new corpus in one write transaction (with the `build` record when given).
+    Embeddings, reviews and first sightings stay; claims never seen before are recorded as first
+    seen at `seen_at` (default: now)."""
     article_cols = {"id", "path", "url", "title", "outlet", "origin", "published", "byline", "text", "dateline_end", "copy_of"}
     claim_cols = {"id", "article_id", "position", "text", "start", "end", "speaker", "verb", "cluster_id"}
-    with db.conn:
+    seen_at = seen_at or now()
+    with write_transaction(db):
         for table in ("conflicts", "claims", "clusters", "articles"):
             db.execute(f"delete from [{table}]")
         db["articles"].insert_all(({k: a.get(k) for k in article_cols} for a in articles), batch_size=500)
@@ -207,7 +279,11 @@ def replace_corpus(db: sqlite_utils.Database, articles: list[dict], claims: list
         db["claims"].insert_all(({k: c.get(k) for k in claim_cols} for c in claims), batch_size=1000)
         if conflicts:
             db["conflicts"].insert_all(({**c, "cues": json.dumps(c.get("cues") or {})} for c in conflicts), batch_size=1000)
+        db.conn.executemany("insert or ignore into claim_sightings (content_hash, first_seen) values (?, ?)",
+                            ((content_hash(c["text"]), seen_at) for c in claims))
         refresh_statuses(db)
+        if build is not None:
+            record_build(db, **build)
 
 
 def refresh_statuses(db: sqlite_utils.Database) -> None:
@@ -225,13 +301,12 @@ def refresh_statuses(db: sqlite_utils.Database) -> None:
 
 
 REVIEW_DECISIONS = ("confirmed", "dismissed")
+# "pending" is a decision too where a note is kept on a conflict nobody has decided on yet.
+REVIEW_STATES = ("pending", *REVIEW_DECISIONS)
 
 
-def review(db: sqlite_utils.Database, conflict_id: str, decision: str, note: str | None = None) -> dict:
-    """Record a reviewer's decision on a conflict (id or unique prefix). Stored by the content of
-    the two claims, so it holds for the same pair in any later build."""
-    if decision not in REVIEW_DECISIONS:
-        raise ValueError(f"decision must be one of {', '.join(REVIEW_DECISIONS)}")
+def find_conflict(db: sqlite_utils.Database, conflict_id: str) -> dict:
+    """The conflict row of an id or unique id prefix; LookupError naming the problem."""
     rows = list(db.query("select id, pair_key from conflicts where substr(id, 1, length(?)) = ? limit 3",
                          [conflict_id, conflict_id]))
     exact = [r for r in rows if r["id"] == conflict_id]
@@ -241,15 +316,54 @@ def review(db: sqlite_utils.Database, conflict_id: str, decision: str, note: str
         raise LookupError(f"no conflict with id '{conflict_id}'")
     if len(rows) > 1:
         raise LookupError(f"'{conflict_id}' matches several conflicts: {', '.join(r['id'] for r in rows)}")
-    with db.conn:
-        db["reviews"].upsert({"pair_key": rows[0]["pair_key"], "decision": decision, "note": note,
-                              "reviewed_at": _now()}, pk="pair_key")
+    return rows[0]
+
+
+def review(db: sqlite_utils.Database, conflict_id: str, decision: str, note: str | None = None) -> dict:
+    """Record a reviewer's decision on a conflict (id or unique prefix). Stored by the content of
+    the two claims, so it holds for the same pair in any later build. The state it replaces goes
+    to `review_history`, for `undo_review`."""
+    if decision not in REVIEW_STATES:
+        raise ValueError(f"decision must be one of {', '.join(REVIEW_STATES)}")
+    with write_transaction(db):
+        row = find_conflict(db, conflict_id)
+        before = next(iter(db.query("select decision, note, reviewed_at from reviews where pair_key = ?",
+                                    [row["pair_key"]])), None) or {}
+        at = now()
+        db["reviews"].upsert({"pair_key": row["pair_key"], "decision": decision, "note": note,
+                              "reviewed_at": at}, pk="pair_key")
+        db["review_history"].insert({"pair_key": row["pair_key"], "decision": decision, "note": note, "changed_at": at,
+                                     "previous_decision": before.get("decision"), "previous_note": before.get("note"),
+                                     "previous_reviewed_at": before.get("reviewed_at"), "undone": 0})
         refresh_statuses(db)
-    return next(c for c in conflicts(db) if c["id"] == rows[0]["id"])
+    return conflict(db, row["id"])
+
+
+def undo_review(db: sqlite_utils.Database, conflict_id: str) -> dict:
+    """Put back the decision and note a conflict had before its last (not yet undone) review."""
+    with write_transaction(db):
+        row = find_conflict(db, conflict_id)
+        last = next(iter(db.query("select * from review_history where pair_key = ? and undone = 0 order by id desc limit 1",
+                                  [row["pair_key"]])), None)
+        if last is None:
+            raise LookupError(f"conflict '{row['id']}' has no review to undo")
+        if last["previous_decision"] is None:
+            db.execute("delete from reviews where pair_key = ?", [row["pair_key"]])
+        else:
+            db["reviews"].upsert({"pair_key": row["pair_key"], "decision": last["previous_decision"],
+                                  "note": last["previous_note"], "reviewed_at": last["previous_reviewed_at"]},
+                                 pk="pair_key")
+        db.execute("update review_history set undone = 1 where id = ?", [last["id"]])
+        refresh_statuses(db)
+    return conflict(db, row["id"])
+
+
+def conflict(db: sqlite_utils.Database, conflict_id: str) -> dict | None:
+    return next((c for c in conflicts(db, ids=[conflict_id])), None)
 
 
 def record_build(db: sqlite_utils.Database, **fields) -> None:
-    db["builds"].insert({"started_at": _now(), **fields})
+    db["builds"].insert({"started_at": now(), **fields})
 
 
 # ---------------------------------------------------------------------------
@@ -342,7 +456,8 @@ def search(db: sqlite_utils.Database, text: str, limit: int = 50) -> list[dict]:
     return list(db.query(sql, [terms, limit]))
 
 
-def conflicts(db: sqlite_utils.Database, review: str | None = None, kind: str | None = None) -> list[dict]:
+def conflicts(db: sqlite_utils.Database, review: str | None = None, kind: str | None = None,
+              ids: list[str] | None = None) -> list[dict]:
     """Conflicts with their review state and both claims (text, outlet, origin, speaker, cluster)."""
     sql = """
         select conflicts.*, coalesce(reviews.decision, 'pending') as review, reviews.note, reviews.reviewed_at
@@ -355,6 +470,9 @@ def conflicts(db: sqlite_utils.Database, review: str | None = None, kind: str | 
     if kind:
         where.append("conflicts.kind = ?")
         params.append(kind)
+    if ids is not None:
+        where.append(f"conflicts.id in ({','.join('?' * len(ids))})")
+        params += list(ids)
     sql += (" where " + " and ".join(where) if where else "") + " order by score desc, conflicts.id"
     rows = list(db.query(sql, params))
     claim_rows = {}
@@ -391,6 +509,59 @@ def export(db: sqlite_utils.Database) -> dict:
             for c in conflicts(db)
         ],
     }
+
+
+def origin_name(origin: str | None, path: str) -> str:
+    """An article's origin, or where none is known, which file it came from."""
+    return origin or f"unattributed ({Path(path).name})"
+
+
+def timelines(db: sqlite_utils.Database, cluster_ids: list[str] | None = None) -> dict[str, list[dict]]:
+    """The timeline of each cluster: when each origin first carried it, then its conflicts and
+    denials, in date order (an origin's events before a conflict's on the same date).
+
+    A claim's date is its article's publication date, else when a build first saw its text
+    (`claim_sightings`). A conflict dates from the later of its two claims: it exists once both
+    have been said. Events without any date come last."""
+    sightings = {r["content_hash"]: r["first_seen"] for r in db.query("select * from claim_sightings")}
+    every = {c["id"]: c for c in db.query(CLAIM_VIEW)}
+
+    def dated(c: dict) -> dict:
+        if c["published"]:
+            return {"when": c["published"], "dated_by": "published"}
+        seen = sightings.get(content_hash(c["text"]))
+        return {"when": seen, "dated_by": "first seen by a build" if seen else None}
+
+    members: dict[str, list[dict]] = {}
+    for c in every.values():
+        if cluster_ids is None or c["cluster_id"] in cluster_ids:
+            members.setdefault(c["cluster_id"], []).append(c)
+    touching: dict[str, list[dict]] = {}
+    for x in conflicts(db):
+        for mine, other in ((x["claim_a"], x["claim_b"]), (x["claim_b"], x["claim_a"])):
+            if mine in every and other in every and every[mine]["cluster_id"] in members:
+                touching.setdefault(every[mine]["cluster_id"], []).append({**x, "mine": every[mine], "other": every[other]})
+
+    side = lambda c: {k: c[k] for k in ("id", "text", "outlet", "origin", "speaker", "cluster_id", "article_id")}
+    result = {}
+    for cluster_id, claims_of in members.items():
+        events, first = [], {}
+        for c in claims_of:
+            origin = origin_name(c["origin"], c["path"])
+            when = dated(c)
+            if origin not in first or (when["when"] or "~") < (first[origin]["when"] or "~"):
+                first[origin] = {"type": "carried", "origin": origin, **when, "claim": side(c)}
+        events += first.values()
+        for x in touching.get(cluster_id, []):
+            a, b = dated(x["mine"]), dated(x["other"])
+            later = max((a, b), key=lambda d: d["when"] or "~")
+            events.append({"type": "denial" if x["kind"] == "denial" else "conflict", "origin": origin_name(
+                x["other"]["origin"], x["other"]["path"]), **later, "conflict_id": x["id"], "kind": x["kind"],
+                "review": x["review"], "score": x["score"], "claim": side(x["mine"]), "other": side(x["other"])})
+        order = {"carried": 0, "conflict": 1, "denial": 1}
+        events.sort(key=lambda e: (e["when"] is None, e["when"] or "", order[e["type"]], e["origin"]))
+        result[cluster_id] = events
+    return result
 
 
 def last_build(db: sqlite_utils.Database) -> dict | None:
