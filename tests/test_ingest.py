@@ -534,3 +534,95 @@ def test_same_article_twice_is_read_once(make_file):
     assert problems == []
     assert len(articles) == 1
     assert articles[0]["path"] in {str(a), str(b)}
+
+
+# ---------------------------------------------------------------------------
+# Huge and hostile input: a size limit per article, a fallback for HTML lxml cannot nest
+# ---------------------------------------------------------------------------
+
+
+def _repeated_text(n_bytes: int) -> str:
+    paragraph = ("The minister said on Tuesday that the bridge will reopen in June. "
+                 "Officials in Seoul confirmed that the border crossing was closed overnight.")
+    return "\n\n".join([paragraph] * (n_bytes // (len(paragraph) + 2) + 1))
+
+
+def test_text_file_over_the_article_limit_is_refused_in_one_line_and_the_rest_is_read(make_file, monkeypatch):
+    from verify import ingest
+
+    monkeypatch.setattr(ingest, "MAX_ARTICLE_BYTES", 50_000)
+    good = make_file("good.txt", GOOD_ARTICLE)
+    big = make_file("big.txt", _repeated_text(120_000))
+    articles, problems = read_articles([good.parent])
+    assert [a["path"] for a in articles] == [str(good)]
+    (problem,) = problems
+    assert problem.path == str(big)
+    assert "\n" not in str(problem)
+    assert str(problem) == (f"{big}: text of 120.1 KB is over the 50.0 KB limit for one article; split it into "
+                            "articles (one a file, or one a row of a .jsonl or .csv corpus)")
+
+
+def test_the_default_limit_refuses_a_big_text_file_before_reading_it(make_file, monkeypatch):
+    from pathlib import Path
+
+    from verify import ingest
+
+    big = make_file("big.txt", _repeated_text(ingest.MAX_ARTICLE_BYTES + 10))
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("a refused file is not read"))
+    _, (problem,) = read_articles([big])
+    size = big.stat().st_size
+    assert str(problem) == (f"{big}: text of {size:,} bytes is over the 2,000,000 bytes limit for one article; "
+                            "split it into articles (one a file, or one a row of a .jsonl or .csv corpus)")
+
+
+def test_corpus_row_over_the_limit_names_its_line_and_other_rows_are_read(make_jsonl, monkeypatch):
+    from verify import ingest
+
+    monkeypatch.setattr(ingest, "MAX_ARTICLE_BYTES", 50_000)
+    path = make_jsonl("corpus.jsonl", [
+        {"id": "ok", "text": GOOD_ARTICLE},
+        {"id": "huge", "text": _repeated_text(60_000)},
+    ])
+    articles, (problem,) = read_articles([path])
+    assert [a["path"] for a in articles] == [f"{path}#ok"]
+    assert str(problem).startswith(f"{path}: line 2: text of 60.1 KB is over the 50.0 KB limit for one article")
+
+
+def test_html_page_over_the_page_limit_is_refused(make_file, monkeypatch):
+    from verify import ingest
+
+    monkeypatch.setattr(ingest, "MAX_HTML_BYTES", 20_000)
+    page = make_file("big.html", "<html><body>" + "<p>x</p>" * 5_000 + "</body></html>")
+    _, (problem,) = read_articles([page])
+    assert str(problem).startswith(f"{page}: page of 40.0 KB is over the 20.0 KB limit for one article;")
+
+
+PARAGRAPHS = [
+    "The defence ministry said on Tuesday that the two countries had agreed to hold joint drills next month.",
+    "Officials in Seoul confirmed that talks between the ministers would continue later this week in Tokyo.",
+    "Analysts said the agreement marked a shift in the region after years of tension over the border.",
+]
+
+
+@pytest.mark.parametrize("closed", [True, False], ids=["closed", "never closed"])
+def test_article_inside_20000_nested_divs_is_read_by_the_fallback(make_file, closed):
+    body = "".join(f"<p>{p}</p>\n" for p in PARAGRAPHS)
+    page = ("<!doctype html><html><head><title>Ministers agree on drills</title>"
+            "<meta name='author' content='Jane Doe'><script>var x = '<p>not text</p>';</script></head><body>"
+            + "<div>" * 20_000 + body + ("</div>" * 20_000 if closed else "") + "</body></html>")
+    (article,) = _one_or_fail(make_file("deep.html", page))
+    assert article["text"] == "\n\n".join(PARAGRAPHS)
+    assert article["title"] == "Ministers agree on drills"
+    assert article["byline"] == "Jane Doe"
+
+
+def _one_or_fail(path):
+    articles, problems = read_articles([path])
+    assert problems == []
+    return articles
+
+
+def test_html_with_only_scripts_and_styles_says_so(make_file):
+    page = make_file("blank.html", "<html><head><style>p{}</style></head><body><script>document.write('hi')</script></body></html>")
+    _, (problem,) = read_articles([page])
+    assert str(problem) == f"{page}: no article text found in the HTML (no visible text outside scripts and styles)"

@@ -251,3 +251,57 @@ def test_segment_article_drops_non_claims_and_resolves_pronouns():
     assert [c["verb"] for c in claims] == ["said", "said", "said", "added"]
     for c in claims:
         assert article["text"][c["start"]:c["end"]] == c["text"]
+
+
+# ---------------------------------------------------------------------------
+# Huge input: bounded work, exact offsets, repeats once
+# ---------------------------------------------------------------------------
+
+
+def test_a_paragraph_longer_than_a_piece_is_split_at_sentence_ends_with_exact_offsets():
+    from verify.segment import MAX_PIECE_CHARS
+
+    sentences = [f"Mr. Kim told the U.S. envoy on day {i} that the talks in Seoul would go on." for i in range(200)]
+    text = "Intro line of the page.\n\n" + " ".join(sentences)
+    assert len(text) > 5 * MAX_PIECE_CHARS
+    spans = split_sentences(text)
+    # Every sentence found whole: pieces end at a sentence end, never at "Mr." or "U.S.".
+    assert [text[a:b] for a, b in spans] == ["Intro line of the page.", *sentences]
+
+
+def test_a_paragraph_without_any_sentence_end_is_cut_and_keeps_exact_offsets():
+    from verify.segment import MAX_PIECE_CHARS
+
+    text = " ".join(f"word{i}" for i in range(3 * MAX_PIECE_CHARS // 5)) + " " + "x" * (3 * MAX_PIECE_CHARS)
+    spans = split_sentences(text)
+    assert len(spans) >= 3
+    assert all(b - a <= MAX_PIECE_CHARS for a, b in spans)
+    assert all(text[a:b] == text[a:b].strip() and text[a:b] for a, b in spans)
+    assert [a for a, _ in spans] == sorted(a for a, _ in spans)
+
+
+def test_a_sentence_repeated_in_one_article_is_one_claim_at_its_first_occurrence():
+    line = "The minister said on Tuesday that the bridge will reopen in June."
+    other = "Officials in Seoul confirmed that the border crossing was closed overnight."
+    text = "\n\n".join([line, other, line, f"{line} {line}"])
+    claims = segment_article({"id": "rep", "text": text})
+    assert [c["text"] for c in claims] == [line, other]
+    assert claims[0]["start"] == 0
+    assert [c["position"] for c in claims] == [0, 1]
+
+
+def test_segmenting_is_linear_in_the_text():
+    import time
+
+    sentences = [f"The agency said on day {i} that {i % 7} shipments had resumed at the port." for i in range(400)]
+    small = "\n\n".join(" ".join(sentences[i:i + 4]) for i in range(0, 400, 4))
+    big = "\n\n".join([small] * 8) + "\n\n" + " ".join(sentences * 2)  # and one long paragraph
+    started = time.perf_counter()
+    split_sentences(small)
+    small_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    claims = segment_article({"id": "big", "text": big})
+    big_seconds = time.perf_counter() - started
+    assert len(claims) == 400
+    # 10x the text; quadratic would be 100x. Generous for a busy machine.
+    assert big_seconds < 30 * max(small_seconds, 0.05), (small_seconds, big_seconds)

@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 from verify import provenance
@@ -29,6 +30,17 @@ TEXT_SUFFIXES = {".txt", ".text"}
 HTML_SUFFIXES = {".html", ".htm"}
 CORPUS_SUFFIXES = {".jsonl", ".csv"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | CORPUS_SUFFIXES
+
+# One article's text may be at most this many bytes of UTF-8: some 300,000 words, ten times the
+# longest news feature. Above it a .txt file, an HTML page's text or a corpus row is refused with
+# one line naming the file and the limit, before any work is spent on it: a file that size is a
+# book or many articles run together, and cutting it into pieces would only give pieces mixing
+# several stories' credits. Every stage below is linear in the text, so the limit bounds the
+# time one input can take (segmenting is the slowest, 4 to 10 seconds a MB).
+MAX_ARTICLE_BYTES = 2_000_000
+# An HTML page carries markup, scripts and styles besides its text; the extractor reads about a
+# MB a second and a half.
+MAX_HTML_BYTES = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,27 @@ class Problem:
 
 class InputError(ValueError):
     """Raised inside this module for one unusable input; turned into a Problem."""
+
+
+def _size(n_bytes: int) -> str:
+    """35000205 -> "35.0 MB", 120000 -> "120.0 KB"."""
+    if n_bytes >= 1_000_000:
+        return f"{n_bytes / 1_000_000:.1f} MB"
+    return f"{n_bytes / 1_000:.1f} KB" if n_bytes >= 1_000 else f"{n_bytes} bytes"
+
+
+def check_size(n_bytes: int, limit: int | None = None, what: str = "text") -> None:
+    """InputError when `n_bytes` of one article's `what` is over `limit` (default
+    MAX_ARTICLE_BYTES)."""
+    limit = MAX_ARTICLE_BYTES if limit is None else limit
+    if n_bytes > limit:
+        size, most = _size(n_bytes), _size(limit)
+        if size == most:  # 2,000,001 bytes is "2.0 MB" too
+            size, most = f"{n_bytes:,} bytes", f"{limit:,} bytes"
+        raise InputError(
+            f"{what} of {size} is over the {most} limit for one article; "
+            "split it into articles (one a file, or one a row of a .jsonl or .csv corpus)"
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -369,11 +402,85 @@ def _article_row(path: str, key: str, page: CleanPage, meta: dict) -> dict:
 
 
 def parse_text(path: str, text: str) -> dict:
+    check_size(len(text.encode("utf-8")))
     return _article_row(path, text, clean_page(text), {})
 
 
+class _PageText(HTMLParser):
+    """The visible text of an HTML page, one block element a line, and its <title> and <meta>
+    values. html.parser reads tags as a flat stream of events and keeps no tree, so a page nested
+    20,000 <div>s deep, or never closing its tags, costs what a flat one does."""
+
+    BLOCKS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "article", "section",
+              "main", "header", "footer", "nav", "aside", "blockquote", "pre", "tr", "td", "th", "table",
+              "figure", "figcaption", "dd", "dt", "hr", "address", "body"}
+    # Never text for a reader: code, styles, templates, drawings, form controls.
+    HIDDEN = {"script", "style", "noscript", "template", "svg", "math", "select", "button", "textarea",
+              "iframe", "object", "title"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title: list[str] = []
+        self.meta: dict[str, str] = {}
+        self.hidden = 0
+        self.in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "meta":
+            values = {k: v for k, v in attrs if v}
+            key = (values.get("name") or values.get("property") or "").lower()
+            if key and "content" in values:
+                self.meta.setdefault(key, values["content"])
+        elif tag in self.HIDDEN:
+            self.hidden += 1
+            self.in_title = self.in_title or tag == "title"
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag, attrs):
+        # <br/>, <meta .../>, <div/>: a void element opens nothing that must be closed.
+        if tag == "meta" or tag in self.BLOCKS:
+            self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag):
+        if tag in self.HIDDEN and self.hidden:
+            self.hidden -= 1
+            self.in_title = self.in_title and tag != "title"
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if self.in_title:
+            self.title.append(data)
+        elif not self.hidden:
+            # A line break in the source is a space on the page; lines are made by block elements.
+            self.parts.append(data.replace("\r", " ").replace("\n", " "))
+
+
+def html_text(html: str) -> tuple[str, dict]:
+    """Fallback extraction: (the page's visible text, one block a line; {"title", "byline",
+    "published", "url", "outlet"} from <title> and <meta> tags)."""
+    reader = _PageText()
+    reader.feed(html)
+    reader.close()
+    meta = reader.meta
+    title = " ".join("".join(reader.title).split()) or meta.get("og:title")
+    return "".join(reader.parts), {
+        "title": title or None,
+        "byline": meta.get("author") or meta.get("article:author"),
+        "published": (meta.get("article:published_time") or "")[:10] or None,
+        "url": meta.get("og:url"),
+        "outlet": meta.get("og:site_name"),
+    }
+
+
 def parse_html(path: str, html: str) -> dict:
-    """Boilerplate removal by trafilatura, then the same provenance reading as plain text."""
+    """Boilerplate removal by trafilatura, then the same provenance reading as plain text.
+
+    When trafilatura finds nothing (lxml stops building the tree a few thousand elements deep, so
+    an article inside 20,000 nested <div>s is lost to it), the page's visible text is read with
+    the standard library's flat HTML tokenizer and cleaned like a saved .txt page."""
     import trafilatura
 
     doc = trafilatura.bare_extraction(
@@ -381,23 +488,35 @@ def parse_html(path: str, html: str) -> dict:
         # Only dates the page states (meta tags, time elements), not a year guessed from "Copyright 2024".
         date_extraction_params={"extensive_search": False, "original_date": True},
     )
-    if doc is None or not (getattr(doc, "text", None) or "").strip():
-        raise InputError("no article text found in the HTML")
-    page = clean_page(doc.text, has_header=False)
-    meta = {
-        "title": doc.title,
-        "byline": doc.author,
-        "published": doc.date,
-        "url": doc.url,
-        "outlet": doc.sitename,
-    }
-    return _article_row(path, html, page, meta)
+    if doc is not None and (getattr(doc, "text", None) or "").strip():
+        check_size(len(doc.text.encode("utf-8")), what="article text")
+        page = clean_page(doc.text, has_header=False)
+        meta = {
+            "title": doc.title,
+            "byline": doc.author,
+            "published": doc.date,
+            "url": doc.url,
+            "outlet": doc.sitename,
+        }
+        return _article_row(path, html, page, meta)
+    text, meta = html_text(html)
+    if not text.strip():
+        raise InputError("no article text found in the HTML (no visible text outside scripts and styles)")
+    check_size(len(text.encode("utf-8")), what="visible text")
+    try:
+        return _article_row(path, html, clean_page(text), meta)
+    except InputError:
+        raise InputError("no article text found in the HTML (its visible text is all page furniture)") from None
 
 
 def parse_corpus_row(path: str, row: dict, line_no: int) -> dict:
     body = row.get("text") or row.get("body")
     if not isinstance(body, str) or not body.strip():
         raise InputError(f"line {line_no}: no 'text' or 'body'")
+    try:
+        check_size(len(body.encode("utf-8")))
+    except InputError as err:
+        raise InputError(f"line {line_no}: {err}") from None
     meta = {k: (str(row[k]) if row.get(k) not in (None, "") else None)
             for k in ("id", "title", "outlet", "origin", "url", "published", "byline")}
     page = clean_page(body, has_header=False, outlet=canonical_outlet(meta.get("outlet")))
@@ -434,6 +553,11 @@ def read_file(path: Path) -> tuple[list[dict], list[Problem]]:
     """Articles of one file; problems name the file (and row for corpora)."""
     suffix = path.suffix.lower()
     try:
+        # Refused before it is read: a 35 MB .txt costs a stat, not minutes of segmenting.
+        if suffix in TEXT_SUFFIXES:
+            check_size(path.stat().st_size)
+        elif suffix in HTML_SUFFIXES:
+            check_size(path.stat().st_size, MAX_HTML_BYTES, "page")
         text = decode(path.read_bytes())
         if suffix in TEXT_SUFFIXES:
             return [parse_text(str(path), text)], []
