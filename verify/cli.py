@@ -7,6 +7,7 @@ import io
 import json
 import os
 import sys
+import time
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -98,6 +99,30 @@ def _progress_wanted() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
+class StageLines:
+    """Build progress without a terminal (CI, a pipe, a log): one line a stage when it ends, with
+    its count and seconds ("read: 6 articles in 0.2s"), and a line every EVERY seconds while a
+    long stage runs, so a build is never silent for long. A stage's seconds run from the end of
+    the one before it (the pipeline ticks when a stage is done)."""
+
+    UNITS = {"read": "articles", "segment": "claims", "embed": "texts encoded", "cluster": "clusters",
+             "conflicts": "conflicts", "report": "page"}
+    EVERY = 10.0
+
+    def __init__(self) -> None:
+        self.since = self.last_line = time.perf_counter()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        unit = self.UNITS.get(stage, "done")
+        if done >= total:
+            err.print(f"{stage}: {done} {unit} in {now - self.since:.1f}s", markup=False, highlight=False)
+            self.since = self.last_line = now
+        elif now - self.last_line >= self.EVERY:
+            err.print(f"{stage}: {done}/{total} {unit}, {now - self.since:.1f}s so far", markup=False, highlight=False)
+            self.last_line = now
+
+
 @app.command()
 def build(
     paths: Optional[list[Path]] = typer.Argument(None, help="Files or folders of articles (default: seeds/)."),
@@ -114,7 +139,11 @@ def build(
     progress_bar = None
     tasks: dict[str, int] = {}
 
+    stage_lines = None if _progress_wanted() else StageLines()
+
     def on_progress(stage: str, done: int, total: int) -> None:
+        if stage_lines is not None:
+            return stage_lines(stage, done, total)
         if progress_bar is None:
             return
         if stage not in tasks:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -46,6 +47,12 @@ def load_model(name: str | None = None):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if os.environ.get("CI") or not sys.stderr.isatty():
+        # In CI or a log the model's own "Loading weights" bar is a carriage-return smear among
+        # the build's stage lines; on a terminal it stays.
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
     from sentence_transformers import SentenceTransformer
 
     location = model_location(name)
