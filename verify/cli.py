@@ -18,6 +18,7 @@ from rich.table import Table
 
 from verify import check as checking
 from verify import cluster, conflicts as conflict_rules, pipeline, report, store
+from verify import stats as review_stats
 
 app = typer.Typer(
     help="Claim-and-source verification for news: build a corpus, then inspect sources, claims and clusters.",
@@ -255,6 +256,15 @@ def show(cluster_or_claim: str = typer.Argument(..., metavar="ID"), db: Path = D
         other = x["claims"][1] if x["claim_a"] in k["claim_ids"] else x["claims"][0]
         out.print(f"conflicts ({x['kind']}, {x['review']}, {x['id']}) with: [{other['outlet'] or 'unknown outlet'}"
                   f"{' / ' + other['speaker'] if other['speaker'] else ''}] {other['text']}", markup=False, highlight=False)
+    out.print("\ntimeline:", markup=False)
+    for e in k["timeline"]:
+        when = (e["when"] or "date unknown")[:10]
+        dated_by = f"  ({e['dated_by']})" if e["dated_by"] else ""
+        if e["type"] == "carried":
+            out.print(f"  {when}  {e['origin']} first carries it{dated_by}", markup=False, highlight=False)
+        else:
+            out.print(f"  {when}  {e['origin']}: {e['kind']} ({e['review']}, {e['conflict_id']}): {e['other']['text']}{dated_by}",
+                      markup=False, highlight=False)
 
 
 @app.command()
@@ -432,6 +442,57 @@ def report_command(db: Path = DbOption, out_dir: Path = typer.Option(Path("repor
     open_existing(db).conn.close()
     path = report.write_report(db, out_dir / "index.html")
     out.print(f"report: {path}", markup=False)
+
+
+@app.command()
+def stats(db: Path = DbOption, as_json: bool = JsonOption):
+    """The tool's own error rate, from the reviews: flagged conflicts confirmed, dismissed and
+    pending, by kind and by score band, and the flag threshold those reviews suggest."""
+    result = review_stats.error_rate(open_existing(db))
+    if as_json:
+        return print_json(result)
+    counts = [("confirmed", "confirmed"), ("dismissed", "dismissed"), ("pending", "pending"),
+              ("share_text", "confirmed of reviewed")]
+    print_table(result["by_kind"] + [result["total"]], [("label", "kind"), *counts], title="flagged conflicts by kind")
+    print_table(result["by_band"], [("label", "score band"), *counts], title="flagged conflicts by score band")
+    out.print(f"suggested flag threshold: {result['suggestion']['text']}", markup=False, highlight=False)
+
+
+@app.command()
+def serve(
+    db: Path = DbOption,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (anything but loopback is warned about)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535),
+    open_page: bool = typer.Option(False, "--open", help="Open the page in a web browser when one is available."),
+):
+    """The report, live from the database, on a local web server: review conflicts in the browser."""
+    from verify import serve as serving
+
+    open_existing(db).conn.close()
+    warning = serving.exposure_warning(host)
+    if warning:
+        err.print(f"verify: {warning}", markup=False, highlight=False)
+    url = serving.url_of(host, port)
+
+    def ready() -> None:
+        out.print(f"serving {db} at {url}  (Ctrl+C stops)", markup=False, highlight=False)
+        if open_page:
+            out.print(open_url(url), markup=False, highlight=False)
+
+    try:
+        serving.run(db, host, port, on_ready=ready)
+    except (store.StoreError, OSError) as error:
+        fail(str(error))
+
+
+def open_url(url: str) -> str:
+    import webbrowser
+
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return f"no web browser found; open {url} yourself"
+    return f"opened {url}" if webbrowser.open(url) else f"the browser did not start; open {url} yourself"
 
 
 def main() -> None:

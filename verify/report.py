@@ -21,6 +21,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from verify import cluster as cluster_stage
+from verify import stats as review_stats
 from verify import segment, store
 
 STATUS_ORDER = (cluster_stage.CONFLICTING, cluster_stage.CORROBORATED, cluster_stage.SINGLE_SOURCE)
@@ -86,6 +87,7 @@ def report_context(db) -> dict:
     claims = store.claims(db)
     clusters = store.clusters(db)
     conflicts = store.conflicts(db)
+    timelines = store.timelines(db)
     by_cluster, by_article = defaultdict(list), defaultdict(list)
     for c in claims:
         by_cluster[c["cluster_id"]].append(c)
@@ -127,6 +129,7 @@ def report_context(db) -> dict:
         k["conflicts"] = conflicts_by_cluster.get(k["id"], [])
         k["kinds"] = sorted({x["kind"] for x in k["conflicts"]})
         k["carriers"] = {o: len({c["article_id"] for c in cs}) for o, cs in by_origin.items()}
+        k["timeline"] = timelines.get(k["id"], [])
         grouped.setdefault(k["status"], []).append(k)
 
     matrix = sorted((k for k in clusters if k["n_articles"] > 1 or k["status"] == cluster_stage.CONFLICTING),
@@ -154,18 +157,31 @@ def report_context(db) -> dict:
         "single_origin": single_origin,
         "build": store.last_build(db),
         "copied_outlet": {a["id"]: a["outlet"] or "an unnamed site" for a in articles},
+        "stats": review_stats.error_rate(db),
+        "to_review": sum(1 for x in conflicts if x["review"] == "pending"),
     }
 
 
-def _script() -> str:
-    return resources.files("verify").joinpath("templates/report.js").read_text("utf-8")
+def _script(name: str = "report.js") -> str:
+    return resources.files("verify").joinpath(f"templates/{name}").read_text("utf-8")
 
 
-def render(db) -> str:
-    script = _script()
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
-    return _environment().get_template("report.html").render(script=script, script_hash=f"sha256-{digest}",
-                                                            **report_context(db))
+def script_hash(script: str) -> str:
+    """The CSP source that allows exactly this inline script."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+
+
+def page_script(live: bool = False) -> str:
+    """The page's one inline script: filters, and on the live page the review controls."""
+    return _script() + ("\n" + _script("serve.js") if live else "")
+
+
+def render(db, live: dict | None = None) -> str:
+    """The report page. `live` ({"csrf_token": ...}) is set by `verify serve`: the page then gets
+    the review controls and their script, and may call back to the server that served it."""
+    script = page_script(bool(live))
+    return _environment().get_template("report.html").render(script=script, script_hash=script_hash(script),
+                                                            live=live, **report_context(db))
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -28,9 +28,11 @@ def band_of(score: float) -> str:
 def _row(label: str, counts: Counter) -> dict:
     confirmed, dismissed, pending = counts["confirmed"], counts["dismissed"], counts["pending"]
     reviewed = confirmed + dismissed
+    share = confirmed / reviewed if reviewed else None
     return {"label": label, "confirmed": confirmed, "dismissed": dismissed, "pending": pending,
             "total": reviewed + pending, "reviewed": reviewed,
-            "confirmed_share": round(confirmed / reviewed, 3) if reviewed else None}
+            "confirmed_share": round(share, 3) if reviewed else None,
+            "share_text": f"{confirmed} of {reviewed} ({share:.0%})" if reviewed else "none reviewed"}
 
 
 def error_rate(db: sqlite_utils.Database) -> dict:

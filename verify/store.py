@@ -422,6 +422,7 @@ def cluster(db: sqlite_utils.Database, cluster_id: str) -> dict | None:
     row["claim_ids"] = [c["id"] for c in row["claims"]]
     ids = set(row["claim_ids"])
     row["conflicts"] = [c for c in conflicts(db) if c["claim_a"] in ids or c["claim_b"] in ids]
+    row["timeline"] = timelines(db, [cluster_id]).get(cluster_id, [])
     return row
 
 

@@ -9,11 +9,13 @@
   var fStatus = document.getElementById("f-status");
   var fOrigin = document.getElementById("f-origin");
   var fKind = document.getElementById("f-kind");
+  var fReview = document.getElementById("f-review");  // only on the live page (verify serve)
   var shown = document.getElementById("shown");
   var items = Array.prototype.slice.call(document.querySelectorAll("[data-status], details.article, #sources tr[data-origins]"));
   var texts = new Map();  // lower-cased text, read once and only when a search needs it
 
-  function matches(el, words, status, origin, kind) {
+  function matches(el, words, status, origin, kind, review) {
+    if (review && el.dataset.review !== review) { return false; }
     if (status && el.dataset.status !== undefined && el.dataset.status !== status) { return false; }
     if (status && el.dataset.status === undefined) { return false; }
     if (origin && ("|" + (el.dataset.origins || "") + "|").indexOf("|" + origin + "|") < 0) { return false; }
@@ -29,13 +31,13 @@
   var timer = null;
   function apply() {
     var words = q.value.toLowerCase().split(/\s+/).filter(Boolean);
-    var status = fStatus.value, origin = fOrigin.value, kind = fKind.value;
+    var status = fStatus.value, origin = fOrigin.value, kind = fKind.value, review = fReview ? fReview.value : "";
     var n = 0;
     items.forEach(function (el) {
-      var ok = matches(el, words, status, origin, kind);
+      var ok = matches(el, words, status, origin, kind, review);
       if (ok) { el.removeAttribute("data-hidden"); n++; } else { el.setAttribute("data-hidden", ""); }
     });
-    var active = words.length || status || origin || kind;
+    var active = words.length || status || origin || kind || review;
     if (active) {
       // Open the groups so that matches inside them can be seen.
       document.querySelectorAll("#clusters details, details.article:not([data-hidden])").forEach(function (d) { d.open = true; });
@@ -44,6 +46,6 @@
   }
   function later() { clearTimeout(timer); timer = setTimeout(apply, 120); }
   q.addEventListener("input", later);
-  [fStatus, fOrigin, fKind].forEach(function (s) { s.addEventListener("change", apply); });
+  [fStatus, fOrigin, fKind, fReview].forEach(function (s) { if (s) { s.addEventListener("change", apply); } });
   form.addEventListener("submit", function (e) { e.preventDefault(); apply(); });
 })();
