@@ -2,13 +2,13 @@
 
     .venv/bin/python benchmarks/stories.py [STORY_DIR ...] [--json] [--verbose]
 
-Two settings are fitted on the stories: the clustering threshold T and the conflict flag
-threshold F. The stories are a development set, so the figures that count are
+Three settings are fitted on the stories: the clustering thresholds T (any pair) and M (pairs
+that are each other's best match across two articles), and the conflict flag threshold F. The stories are a development set, so the figures that count are
 leave-one-story-out: each story is scored at the T and F chosen on the other stories. Then come
 the values chosen on all stories (what the shipped defaults should be), and the figures of a
 build at the shipped defaults (`pipeline.build` with no threshold arguments).
 
-Each story is built once per T into its own temporary database (embeddings cached there, so
+Each story is built once per (T, M) into its own temporary database (embeddings cached there, so
 only the first build encodes). F needs no rebuild: when `pipeline.build` takes `flag_threshold`
 it is passed 0.0 so every candidate conflict is stored with its score, and F filters them here.
 
@@ -49,9 +49,11 @@ import story_key  # noqa: E402
 from story_key import Figures, load_story, ratios, score, story_folders, total  # noqa: E402
 
 STORIES = ROOT.parent / "shared" / "stories"
-T_GRID = [round(0.55 + 0.05 * i, 2) for i in range(6)]   # 0.55 .. 0.80
+T_GRID = [round(0.65 + 0.05 * i, 2) for i in range(5)]   # 0.65 .. 0.85
+M_GRID = [round(0.45 + 0.05 * i, 2) for i in range(5)]   # 0.45 .. 0.65
+TM_GRID = [(t, m) for t in T_GRID for m in M_GRID]
 F_GRID = [round(0.05 * i, 2) for i in range(20)]         # 0.00 .. 0.95
-MERGE_PENALTY = 0.05  # per over-merge per story, against mean(corroborated, single-source)
+MERGE_PENALTY = 0.02  # per over-merge per story, against mean(corroborated, single-source)
 TRAP_PENALTY = 0.1    # per trap flagged, against conflict F1
 
 
@@ -82,13 +84,13 @@ def best(values: list[float], objective) -> tuple[float, float, dict[float, floa
 
 
 def choose(grid: dict, train: list[str]) -> dict:
-    """T then F, fitted on the stories `train`. F is chosen at the chosen T, because conflicts
-    are deduplicated per cluster pair and so change with T."""
+    """(T, M) then F, fitted on the stories `train`. F is chosen at the chosen (T, M), because
+    conflicts are deduplicated per cluster pair and so change with the clusters."""
     # Clustering figures do not depend on F: any F column will do.
-    t, t_obj, t_curve = best(T_GRID, lambda t: cluster_objective(total([grid[s][t][0.0].counts for s in train]), len(train)))
-    f, f_obj, f_curve = best(F_GRID, lambda f: flag_objective(total([grid[s][t][f].counts for s in train])))
-    return {"T": t, "F": f, "cluster_objective": round(t_obj, 4), "flag_objective": round(f_obj, 4),
-            "T_curve": {k: round(v, 4) for k, v in t_curve.items()},
+    tm, t_obj, t_curve = best(TM_GRID, lambda tm: cluster_objective(total([grid[s][tm][0.0].counts for s in train]), len(train)))
+    f, f_obj, f_curve = best(F_GRID, lambda f: flag_objective(total([grid[s][tm][f].counts for s in train])))
+    return {"T": tm[0], "M": tm[1], "F": f, "cluster_objective": round(t_obj, 4), "flag_objective": round(f_obj, 4),
+            "T_curve": {f"{k[0]:.2f}/{k[1]:.2f}": round(v, 4) for k, v in t_curve.items()},
             "F_curve": {k: round(v, 4) for k, v in f_curve.items()}}
 
 
@@ -109,6 +111,7 @@ def run(folders: list[Path]) -> dict:
 
     params = inspect.signature(pipeline.build).parameters
     default_t = params["threshold"].default
+    default_m = params["mutual_threshold"].default
     # Store every candidate with its score when the build can be told to; F filters them here.
     extra = {"flag_threshold": 0.0} if "flag_threshold" in params else {}
     default_f = params["flag_threshold"].default if "flag_threshold" in params else None
@@ -122,28 +125,28 @@ def run(folders: list[Path]) -> dict:
             started = time.perf_counter()
             db_path = Path(tmp) / f"{story.name}.db"  # one per story: its embedding cache
             grid[story.name] = {}
-            for t in T_GRID:
-                corpus = build_and_read(pipeline, story, db_path, threshold=t, **extra)
-                grid[story.name][t] = {f: score(story, corpus, f) for f in F_GRID}
+            for t, m in TM_GRID:
+                corpus = build_and_read(pipeline, story, db_path, threshold=t, mutual_threshold=m, **extra)
+                grid[story.name][(t, m)] = {f: score(story, corpus, f) for f in F_GRID}
             # The shipped defaults: no threshold arguments, and every stored conflict counts.
             defaults[story.name] = score(story, build_and_read(pipeline, story, db_path), None)
-            print(f"built {story.name}: {len(T_GRID) + 1} builds in {time.perf_counter() - started:.1f}s",
+            print(f"built {story.name}: {len(TM_GRID) + 1} builds in {time.perf_counter() - started:.1f}s",
                   file=sys.stderr)
 
     loso = {}
     if len(stories) >= 2:
         for held in names:
             picked = choose(grid, [s for s in names if s != held])
-            loso[held] = {"choice": picked, "figures": grid[held][picked["T"]][picked["F"]]}
+            loso[held] = {"choice": picked, "figures": grid[held][(picked["T"], picked["M"])][picked["F"]]}
         if "conflict_model_path" in params:
             fold_conflicts(pipeline, stories, folders, loso)
     return {
         "stories": names,
-        "grid": {"T": T_GRID, "F": F_GRID},
+        "grid": {"T": T_GRID, "M": M_GRID, "F": F_GRID},
         "penalties": {"over_merge_per_story": MERGE_PENALTY, "trap": TRAP_PENALTY},
         "loso": loso,
         "all": choose(grid, names),
-        "defaults": {"T": default_t, "F": default_f, "figures": defaults},
+        "defaults": {"T": default_t, "M": default_m, "F": default_f, "figures": defaults},
     }
 
 
@@ -163,8 +166,8 @@ def fold_conflicts(pipeline, stories, folders: list[Path], loso: dict) -> None:
             scorer.uses_nli = bool(conflict_model.load() and conflict_model.load().uses_nli)
             path = Path(tmp) / f"{story.name}.json"
             path.write_text(json.dumps(scorer.to_json()), "utf-8")
-            t = loso[story.name]["choice"]["T"]
-            corpus = build_and_read(pipeline, story, Path(tmp) / f"{story.name}.db", threshold=t,
+            t, m = loso[story.name]["choice"]["T"], loso[story.name]["choice"]["M"]
+            corpus = build_and_read(pipeline, story, Path(tmp) / f"{story.name}.db", threshold=t, mutual_threshold=m,
                                     conflict_model_path=str(path), flag_threshold=scorer.flag_threshold)
             fig = score(story, corpus, None)
             grid_fig = loso[story.name]["figures"]
@@ -230,7 +233,7 @@ def print_text(res: dict, verbose: bool) -> None:
         print("\nChoices per fold (objectives on the training stories):")
         for name, v in res["loso"].items():
             c = v["choice"]
-            print(f"  without {name:<20} T={c['T']:.2f} (clustering {c['cluster_objective']:+.3f})  "
+            print(f"  without {name:<20} T={c['T']:.2f} M={c['M']:.2f} (clustering {c['cluster_objective']:+.3f})  "
                   f"F={c['F']:.2f} (conflicts {c['flag_objective']:+.3f})")
         if verbose:
             print("\nFailures at the leave-one-story-out choices:")
@@ -241,13 +244,13 @@ def print_text(res: dict, verbose: bool) -> None:
 
     a = res["all"]
     print(f"\nChosen on all {len(res['stories'])} stories (the shipped defaults should be): "
-          f"T={a['T']:.2f} (clustering {a['cluster_objective']:+.3f}), F={a['F']:.2f} (conflicts {a['flag_objective']:+.3f})")
+          f"T={a['T']:.2f} M={a['M']:.2f} (clustering {a['cluster_objective']:+.3f}), F={a['F']:.2f} (conflicts {a['flag_objective']:+.3f})")
     # The whole curves: how flat the optimum is matters as much as where it is.
-    print("  clustering objective by T: " + "  ".join(f"{k:.2f}:{v:+.3f}" for k, v in a["T_curve"].items()))
-    print(f"  conflict objective by F at T={a['T']:.2f}: " + "  ".join(f"{k:.2f}:{v:+.3f}" for k, v in a["F_curve"].items()))
+    print("  clustering objective by T/M: " + "  ".join(f"{k}:{v:+.3f}" for k, v in a["T_curve"].items()))
+    print(f"  conflict objective by F at T={a['T']:.2f} M={a['M']:.2f}: " + "  ".join(f"{k:.2f}:{v:+.3f}" for k, v in a["F_curve"].items()))
 
     f_text = "every stored conflict" if defaults["F"] is None else f"its default flag_threshold {defaults['F']}"
-    print(f"\nAt the shipped defaults (threshold={defaults['T']}, {f_text})")
+    print(f"\nAt the shipped defaults (threshold={defaults['T']}, mutual_threshold={defaults['M']}, {f_text})")
     print("\n".join(table({n: (fig, defaults["T"], defaults["F"]) for n, fig in defaults["figures"].items()})))
     if verbose:
         print("\nFailures at the shipped defaults:")
@@ -287,6 +290,7 @@ def as_json(res: dict) -> dict:
         "chosen_on_all": res["all"],
         "defaults": {
             "T": res["defaults"]["T"],
+            "M": res["defaults"]["M"],
             "F": res["defaults"]["F"],
             "per_story": {n: figures(f) for n, f in res["defaults"]["figures"].items()},
             "total": totals(list(res["defaults"]["figures"].values())),

@@ -131,7 +131,10 @@ def build(
     out_dir: Path = typer.Option(Path("reports"), "--out", help="Folder for the HTML report."),
     model: Optional[str] = typer.Option(None, "--model", help="sentence-transformers model name or path (default: bundled all-MiniLM-L6-v2)."),
     threshold: float = typer.Option(cluster.DEFAULT_THRESHOLD, "--threshold", min=0.0, max=1.0,
-                                    help="Cosine similarity for two claims to share a cluster."),
+                                    help="Similarity (0.7 embedding cosine + 0.3 word TF-IDF cosine) for any two claims to share a cluster."),
+    mutual_threshold: float = typer.Option(cluster.DEFAULT_MUTUAL_THRESHOLD, "--mutual-threshold", min=0.0, max=1.0,
+                                           help="Lower similarity at which two claims of different articles join "
+                                                "when each is the other's best match in the other's article."),
     nli_model: Optional[str] = NliOption,
     open_report: bool = typer.Option(False, "--open", help="Open the report in a web browser when one is available."),
 ):
@@ -156,9 +159,11 @@ def build(
             from rich.progress import Progress
 
             with Progress(console=err, transient=True) as progress_bar:
-                result = pipeline.build(paths, db, out_dir, model, threshold, on_progress, nli_model)
+                result = pipeline.build(paths, db, out_dir, model, threshold, on_progress, nli_model,
+                                        mutual_threshold=mutual_threshold)
         else:
-            result = pipeline.build(paths, db, out_dir, model, threshold, on_progress, nli_model)
+            result = pipeline.build(paths, db, out_dir, model, threshold, on_progress, nli_model,
+                                    mutual_threshold=mutual_threshold)
     except pipeline.NothingToBuild as nothing:
         for problem in nothing.problems:
             err.print(f"verify: {problem}", markup=False, highlight=False)

@@ -12,8 +12,9 @@ Two things make paraphrases across outlets meet without merging what merely shar
 * the similarity mixes the embedding's cosine with the TF-IDF cosine of the words, so that the
   rare words two reports of one fact share ("Kuzhenkino", "5,383", "Bab al-Hawa") count;
 * below the threshold, a pair still joins when each claim is the other's best match in the
-  other's article: an outlet reports a fact once, so its best match elsewhere is its paraphrase
-  when one exists (a claim only one outlet carries has no such mutual partner, or a weak one).
+  other's article and their similarity reaches a lower, separate floor (the mutual threshold):
+  an outlet reports a fact once, so its best match elsewhere is its paraphrase when one exists
+  (a claim only one outlet carries has no such mutual partner, or a weak one).
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ import hashlib
 
 import numpy as np
 
-DEFAULT_THRESHOLD = 0.75
+DEFAULT_THRESHOLD = 0.75         # any two claims this similar join
+DEFAULT_MUTUAL_THRESHOLD = 0.55  # two claims that are each other's best match across articles join from here
 NEIGHBOURS = 20
 LEXICAL_WEIGHT = 0.3   # share of the TF-IDF cosine in the similarity of two claims
-MUTUAL_MARGIN = 0.15   # a mutual best match across two articles joins down to threshold - this
-MEAN_MARGIN = 0.25     # two groups merge while their mean similarity stays above threshold - this
+MEAN_MARGIN = 0.05     # two groups merge while their mean similarity stays above the lower floor - this
 
 CORROBORATED = "corroborated"
 SINGLE_SOURCE = "single-source"
@@ -104,18 +105,19 @@ def _mutual_best(edges: list[tuple[float, int, int]], article_of: list) -> set[t
 
 
 def group_claims(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, k: int = NEIGHBOURS,
-                 texts: list[str] | None = None, article_of: list | None = None) -> list[list[int]]:
+                 texts: list[str] | None = None, article_of: list | None = None,
+                 mutual_threshold: float = DEFAULT_MUTUAL_THRESHOLD) -> list[list[int]]:
     """Indices of `vectors` grouped by average linkage over the k-NN graph; singletons included.
 
     With `texts`, similarity mixes in word overlap (TF-IDF); with `article_of` (each claim's
-    article), mutual best matches across articles join down to `threshold - MUTUAL_MARGIN` and
-    groups merge while their mean similarity stays above `threshold - MEAN_MARGIN`. Without
-    them, every edge and every merge needs `threshold` itself.
+    article), mutual best matches across articles join from `mutual_threshold` and groups merge
+    while their mean similarity stays above the lower of the two thresholds less MEAN_MARGIN.
+    Without them, every edge and every merge needs `threshold` itself.
     """
     n = len(vectors)
     sim = Similarity(vectors, lexical_vectors(texts) if texts else None)
-    floor = threshold - MUTUAL_MARGIN if article_of is not None else threshold
-    mean_floor = threshold - MEAN_MARGIN if article_of is not None else threshold
+    floor = min(threshold, mutual_threshold) if article_of is not None else threshold
+    mean_floor = floor - MEAN_MARGIN if article_of is not None else threshold
     # Dense neighbours first (cheap, sub-quadratic), then the mixed similarity on those only.
     dense_floor = floor - (sim.weight if sim.weight else 0.0)
     dense_edges = nearest_neighbour_edges(vectors, k, dense_floor)
@@ -161,11 +163,13 @@ def cluster_id(claim_ids: list[str]) -> str:
     return "k" + hashlib.sha256("|".join(sorted(claim_ids)).encode()).hexdigest()[:11]
 
 
-def build_clusters(claims: list[dict], vectors: np.ndarray, articles: dict[str, dict], threshold: float = DEFAULT_THRESHOLD) -> list[dict]:
+def build_clusters(claims: list[dict], vectors: np.ndarray, articles: dict[str, dict], threshold: float = DEFAULT_THRESHOLD,
+                   mutual_threshold: float = DEFAULT_MUTUAL_THRESHOLD) -> list[dict]:
     """Cluster rows; sets `cluster_id` on each claim row."""
     clusters = []
     texts = [c["text"] for c in claims]
-    for group in group_claims(vectors, threshold, NEIGHBOURS, texts, [c["article_id"] for c in claims]):
+    article_of = [c["article_id"] for c in claims]
+    for group in group_claims(vectors, threshold, NEIGHBOURS, texts, article_of, mutual_threshold):
         members = [claims[i] for i in group]
         origins = {source_key(articles[c["article_id"]]) for c in members}
         cid = cluster_id([c["id"] for c in members])

@@ -58,9 +58,11 @@ def embedding_inputs(articles: list[dict], claims: list[dict]) -> list[str]:
 def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | None = None,
           model: str | None = None, threshold: float = cluster.DEFAULT_THRESHOLD,
           progress: Progress | None = None, nli_model: str | None = None,
-          conflict_model_path: str | None = None, flag_threshold: float | None = None) -> BuildResult:
+          conflict_model_path: str | None = None, flag_threshold: float | None = None,
+          mutual_threshold: float = cluster.DEFAULT_MUTUAL_THRESHOLD) -> BuildResult:
     """Build the corpus of `paths` into `db_path` (and a report into `out_dir`).
 
+    `threshold` and `mutual_threshold`: see `cluster.group_claims`.
     `conflict_model_path`: the conflict scorer's JSON (default: the shipped models/conflict/
     model.json; without it the rules alone flag conflicts). `flag_threshold`: the score from
     which a pair is flagged (default: the scorer's own, chosen on the development stories)."""
@@ -100,7 +102,7 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
         encoded = len(new)
 
         by_id = {a["id"]: a for a in articles}
-        clusters = cluster.build_clusters(claims, vectors, by_id, threshold) if claims else []
+        clusters = cluster.build_clusters(claims, vectors, by_id, threshold, mutual_threshold) if claims else []
         tick("cluster", len(clusters), len(clusters))
 
         def encode_cached(extra: list[str]):
