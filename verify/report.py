@@ -22,10 +22,12 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from verify import cluster as cluster_stage
 from verify import stats as review_stats
-from verify import segment, store
+from verify import provenance, segment, store
+from verify.provenance import canonical_outlet
 
 STATUS_ORDER = (cluster_stage.CONFLICTING, cluster_stage.CORROBORATED, cluster_stage.SINGLE_SOURCE)
-MATRIX_ROWS = 200  # the source matrix lists at most this many clusters, most widely carried first
+MATRIX_ROWS = 200  # the source view lists at most this many clusters, most widely carried first
+CHIPS_SHOWN = 12   # origins shown on a source row before "+N more" (one click shows the rest)
 
 
 def _environment() -> Environment:
@@ -81,6 +83,20 @@ def sentence_context(text: str, start: int, end: int) -> tuple[str, str]:
     return (text[slice(*before[-1])] if before else "", text[slice(*after[0])] if after else "")
 
 
+def origin_chips(by_origin, article_by_id: dict, wires: set[str]) -> list[dict]:
+    """One chip per independent origin of a cluster: the origin, the outlets that ran its copy
+    (folded under it) and how many articles carry the claim. Wires come first: they are what a
+    reader checks first, and their reprints are the outlets a 30-outlet story is full of."""
+    chips = []
+    for origin, members in by_origin:
+        arts = {c["article_id"] for c in members}
+        outlets = sorted({article_by_id[a]["outlet"] or "unnamed site" for a in arts})
+        reprinted_by = [o for o in outlets if canonical_outlet(o) != canonical_outlet(origin)]
+        chips.append({"origin": origin, "reprinted_by": reprinted_by, "n_articles": len(arts),
+                      "wire": canonical_outlet(origin) in wires})
+    return sorted(chips, key=lambda c: (not c["wire"], -c["n_articles"], c["origin"].lower()))
+
+
 def report_context(db) -> dict:
     articles = store.articles(db)
     texts = {r["id"]: r for r in db.query("select id, text, published from articles")}
@@ -134,6 +150,11 @@ def report_context(db) -> dict:
 
     matrix = sorted((k for k in clusters if k["n_articles"] > 1 or k["status"] == cluster_stage.CONFLICTING),
                     key=lambda k: (-len(k["carriers"]), -k["size"], k["id"]))
+    wires = provenance.outlet_table()["wires"]
+    for k in matrix:
+        k["chips"] = origin_chips(k["by_origin"], article_by_id, wires)
+        k["first_date"] = k["first"][0] if k["first"] else ""
+        k["order"] = len(k["chips"])
     single_origin = {o: 0 for o in origins}
     for k in clusters:
         if len(k["carriers"]) == 1:
@@ -154,6 +175,7 @@ def report_context(db) -> dict:
         "outlets_by_origin": {o: sorted(v) for o, v in outlets_by_origin.items()},
         "matrix": matrix[:MATRIX_ROWS],
         "matrix_total": len(matrix),
+        "chips_shown": CHIPS_SHOWN,
         "single_origin": single_origin,
         "build": store.last_build(db),
         "copied_outlet": {a["id"]: a["outlet"] or "an unnamed site" for a in articles},

@@ -49,3 +49,34 @@
   [fStatus, fOrigin, fKind, fReview].forEach(function (s) { if (s) { s.addEventListener("change", apply); } });
   form.addEventListener("submit", function (e) { e.preventDefault(); apply(); });
 })();
+
+// The source rows: sort by independent origins or by first appearance, and show only the claims
+// a single origin carries. Without this script the rows stay in the first order, all shown.
+(function () {
+  "use strict";
+  var tools = document.getElementById("row-tools");
+  var list = document.getElementById("source-rows");
+  if (!tools || !list) { return; }
+  tools.hidden = false;
+  var sort = document.getElementById("row-sort");
+  var single = document.getElementById("row-single");
+  var rows = Array.prototype.slice.call(list.querySelectorAll("li.source-row"));
+  function rank(el) { return Number(el.dataset.rank); }
+  function order() {
+    var byFirst = sort.value === "first";
+    rows.slice().sort(function (a, b) {
+      if (byFirst) {
+        var fa = a.dataset.first || "\uffff", fb = b.dataset.first || "\uffff";  // undated last
+        if (fa !== fb) { return fa < fb ? -1 : 1; }
+      }
+      return rank(a) - rank(b);
+    }).forEach(function (el) { list.appendChild(el); });
+  }
+  function only() {
+    rows.forEach(function (el) {
+      if (single.checked && el.dataset.nOrigins !== "1") { el.setAttribute("data-off", ""); } else { el.removeAttribute("data-off"); }
+    });
+  }
+  sort.addEventListener("change", order);
+  single.addEventListener("change", only);
+})();
