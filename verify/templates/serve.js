@@ -123,7 +123,10 @@
   function saveNote(card) {
     var note = card.querySelector("input.note");
     if (!note || note.value === (note.dataset.saved || "")) { return; }
-    review(card, card.dataset.review || "pending");
+    // Enter saves and then leaves the field, which fires "change": this value is on its way already.
+    var previous = note.dataset.saved || "";
+    note.dataset.saved = note.value;
+    review(card, card.dataset.review || "pending").then(function (ok) { if (!ok) { note.dataset.saved = previous; } });
   }
   function undo() {
     var id = undoStack.pop();
