@@ -47,7 +47,15 @@
     out.setAttribute("role", bad ? "alert" : "status");
   }
 
+  // One request at a time, in order: a note saved on leaving its field and the click that left
+  // it must reach the server in the order they were made, or the older one could win.
+  var inFlight = Promise.resolve();
   function post(path, body) {
+    var sent = inFlight.then(function () { return send(path, body); });
+    inFlight = sent.catch(function () {});
+    return sent;
+  }
+  function send(path, body) {
     return fetch(path, {
       method: "POST", credentials: "same-origin", cache: "no-store",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": token },
