@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import unicodedata
 
 import pytest
@@ -626,3 +627,35 @@ def test_html_with_only_scripts_and_styles_says_so(make_file):
     page = make_file("blank.html", "<html><head><style>p{}</style></head><body><script>document.write('hi')</script></body></html>")
     _, (problem,) = read_articles([page])
     assert str(problem) == f"{page}: no article text found in the HTML (no visible text outside scripts and styles)"
+
+
+def test_jsonl_lines_json_accepts_but_python_cannot_use_are_problems_of_their_line(make_file):
+    text = "The minister said on Tuesday that the shipments had resumed at the port of Rajin."
+    path = make_file("rows.jsonl", "\n".join([
+        "[" * 100_000,                                      # deeper than the JSON parser recurses
+        "1" * 5_000,                                        # an integer Python will not convert
+        json.dumps({"id": "s", "text": text.replace("Tuesday", "Tuesday \ud800"), "title": "\udfff"}),
+        json.dumps({"id": "sep", "text": text.replace(" that", "\u2028that")}, ensure_ascii=False),
+    ]))
+    articles, problems = read_articles([path])
+    assert [str(p) for p in problems] == [f"{path}: line 1: not usable JSON (nested too deeply)",
+                                          f"{path}: line 2: not usable JSON (Exceeds the limit (4300 digits) for integer string conversion)"]
+    # A lone surrogate is no character: replaced, so the row can be stored; a raw line separator
+    # inside a JSON string does not cut its line in two.
+    assert [a["path"] for a in articles] == [f"{path}#s", f"{path}#sep"]
+    assert "Tuesday \ufffd that" in articles[0]["text"] and articles[0]["title"] == "\ufffd"
+
+
+def test_csv_the_csv_module_refuses_is_a_problem_of_its_line_and_earlier_rows_are_read(make_file, monkeypatch):
+    # Read with newline="" the csv module takes nearly anything; what it still refuses (here a
+    # field over its size limit, lowered for the test) is a Problem, not a crash of the build.
+    set_limit = csv.field_size_limit
+    monkeypatch.setattr(csv, "field_size_limit", lambda limit: set_limit(500))
+    try:
+        path = make_file("rows.csv", f'id,text\n1,"{GOOD_ARTICLE}"\n2,"{"x " * 400}"\n3,"{GOOD_ARTICLE}"\n')
+        articles, problems = read_articles([path])
+    finally:
+        set_limit(1 << 30)
+    assert [a["path"] for a in articles] == [f"{path}#1"]
+    assert [str(p) for p in problems] == [
+        f"{path}: line 7: not valid CSV (field larger than field limit (500)); rows after it are not read"]

@@ -528,9 +528,14 @@ def parse_corpus_row(path: str, row: dict, line_no: int) -> dict:
         raise InputError(f"line {line_no}: {err}") from None
 
 
+_LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
 def _corpus_rows(path: Path, text: str):
     if path.suffix.lower() == ".jsonl":
-        for line_no, line in enumerate(text.splitlines(), start=1):
+        # Lines end at "\n" only: str.splitlines() would also cut at U+2028, U+0085 and other
+        # characters a JSON string may hold raw, breaking a valid row in two.
+        for line_no, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             try:
@@ -538,15 +543,30 @@ def _corpus_rows(path: Path, text: str):
             except json.JSONDecodeError as err:
                 yield line_no, InputError(f"line {line_no}: not JSON ({err.msg})")
                 continue
-            yield line_no, row if isinstance(row, dict) else InputError(f"line {line_no}: not a JSON object")
+            except RecursionError:
+                yield line_no, InputError(f"line {line_no}: not usable JSON (nested too deeply)")
+                continue
+            except ValueError as err:  # an integer of more than 4,300 digits
+                yield line_no, InputError(f"line {line_no}: not usable JSON ({str(err).split(':')[0]})")
+                continue
+            if not isinstance(row, dict):
+                yield line_no, InputError(f"line {line_no}: not a JSON object")
+                continue
+            # "\ud800" is valid JSON but no character: a lone surrogate cannot be stored or hashed.
+            yield line_no, {k: _LONE_SURROGATE_RE.sub("\ufffd", v) if isinstance(v, str) else v for k, v in row.items()}
     else:
         csv.field_size_limit(1 << 30)
-        reader = csv.DictReader(io.StringIO(text))
-        fields = {f.strip().lower() for f in reader.fieldnames or []}
-        if not fields & {"text", "body"}:
-            raise InputError("CSV has no 'text' or 'body' column")
-        for line_no, row in enumerate(reader, start=2):
-            yield line_no, {(k or "").strip().lower(): v for k, v in row.items()}
+        # newline="": line ends inside quoted fields are the csv module's to read, as it asks.
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        try:
+            fields = {f.strip().lower() for f in reader.fieldnames or []}
+            if not fields & {"text", "body"}:
+                raise InputError("CSV has no 'text' or 'body' column")
+            for line_no, row in enumerate(reader, start=2):
+                yield line_no, {(k or "").strip().lower(): v for k, v in row.items()}
+        except csv.Error as err:
+            # What follows a malformed line cannot be trusted to line up with the header.
+            yield reader.line_num, InputError(f"line {reader.line_num}: not valid CSV ({err}); rows after it are not read")
 
 
 def read_file(path: Path) -> tuple[list[dict], list[Problem]]:

@@ -90,8 +90,9 @@ def _segmenter():
 # paragraph comes near it) is cut into pieces at a sentence end, else at a space, else anywhere,
 # and each piece is split on its own. The cost stays linear in the text.
 MAX_PIECE_CHARS = 2_000
-# "... on Tuesday. The minister": a word, a full stop and a capital; not "Mr. Kim" or "U.S. Army".
-_PIECE_END_RE = re.compile(r"(?P<word>[\w-]+)[.!?\u2026][\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(]?[A-Z])")
+# "... on Tuesday. The minister", "... (Yonhap). Police": a word, a full stop and a capital; not
+# "Mr. Kim" or "U.S. Army".
+_PIECE_END_RE = re.compile(r"(?P<word>[\w-]+)[\"'\u201d\u2019)\]]*[.!?\u2026][\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(]?[A-Z])")
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "gen", "sen", "rep", "gov", "lt", "col", "capt", "sgt", "st",
                   "no", "vs", "jr", "sr", "inc", "corp", "co", "ltd", "rev", "hon", "pres", "adm", "maj", "cmdr"}
 
