@@ -659,3 +659,10 @@ def test_csv_the_csv_module_refuses_is_a_problem_of_its_line_and_earlier_rows_ar
     assert [a["path"] for a in articles] == [f"{path}#1"]
     assert [str(p) for p in problems] == [
         f"{path}: line 7: not valid CSV (field larger than field limit (500)); rows after it are not read"]
+
+
+def test_a_file_name_with_a_line_break_is_shown_escaped_on_one_line(make_file):
+    bad = make_file("two\nlines.txt", b"")
+    _, (problem,) = read_articles([bad])
+    assert problem.path == str(bad)
+    assert str(problem) == f"{bad.parent}/two\\nlines.txt: empty file"

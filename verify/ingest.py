@@ -51,7 +51,10 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+        # A file name may hold a line break or other control characters: shown escaped
+        # ("a\\nb.txt"), so that the message stays one line.
+        path = self.path if self.path.isprintable() else repr(self.path)[1:-1]
+        return f"{path}: {self.message}"
 
 
 class InputError(ValueError):
