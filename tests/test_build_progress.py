@@ -59,3 +59,21 @@ def test_the_models_loading_bar_is_off_when_stderr_is_not_a_terminal():
 
     embed.load_model()  # under pytest stderr is captured: not a terminal
     assert not transformers_logging.is_progress_bar_enabled()
+
+
+def test_a_stage_that_ticks_nothing_is_still_heard_from(capsys):
+    import time
+
+    lines = cli.StageLines()
+    lines.EVERY = 0.2
+    with lines:
+        time.sleep(0.5)  # reading: no tick yet
+        lines("read", 1, 1)
+        time.sleep(0.5)  # segmenting: no tick yet
+    said = capsys.readouterr().err.splitlines()
+    read = next(i for i, line in enumerate(said) if line.startswith("read:"))
+    before, after = said[:read], said[read + 1:]
+    assert before and all(re.fullmatch(r"still building: reading, 0\.\ds so far", s) for s in before), said
+    assert re.fullmatch(r"read: 1 articles in 0\.\ds", said[read])
+    assert after and all(re.fullmatch(r"still building: 0\.\ds since read ended", s) for s in after), said
+    assert not lines.timer.is_alive()

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import sys
+import threading
 import time
 from enum import Enum
 from pathlib import Path
@@ -102,9 +103,10 @@ def _progress_wanted() -> bool:
 
 class StageLines:
     """Build progress without a terminal (CI, a pipe, a log): one line a stage when it ends, with
-    its count and seconds ("read: 6 articles in 0.2s"), and a line every EVERY seconds while a
-    long stage runs, so a build is never silent for long. A stage's seconds run from the end of
-    the one before it (the pipeline ticks when a stage is done)."""
+    its count and seconds ("read: 6 articles in 0.2s"). The pipeline ticks when a stage is done
+    (the embedding also every few hundred texts), so a stage's seconds run from the end of the
+    one before it; and while the build is inside a stage, a line every EVERY seconds from a
+    timer ("still building: 20.0s since segment ended"), so a build is never silent for long."""
 
     UNITS = {"read": "articles", "segment": "claims", "embed": "texts encoded", "cluster": "clusters",
              "conflicts": "conflicts", "report": "page"}
@@ -112,16 +114,41 @@ class StageLines:
 
     def __init__(self) -> None:
         self.since = self.last_line = time.perf_counter()
+        self.finished: str | None = None  # the last stage that ended
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def say(self, line: str, now: float) -> None:
+        err.print(line, markup=False, highlight=False)
+        self.last_line = now
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        now = time.perf_counter()
-        unit = self.UNITS.get(stage, "done")
-        if done >= total:
-            err.print(f"{stage}: {done} {unit} in {now - self.since:.1f}s", markup=False, highlight=False)
-            self.since = self.last_line = now
-        elif now - self.last_line >= self.EVERY:
-            err.print(f"{stage}: {done}/{total} {unit}, {now - self.since:.1f}s so far", markup=False, highlight=False)
-            self.last_line = now
+        with self.lock:
+            now = time.perf_counter()
+            unit = self.UNITS.get(stage, "done")
+            if done >= total:
+                self.say(f"{stage}: {done} {unit} in {now - self.since:.1f}s", now)
+                self.since, self.finished = now, stage
+            elif now - self.last_line >= self.EVERY:
+                self.say(f"{stage}: {done}/{total} {unit}, {now - self.since:.1f}s so far", now)
+
+    def heartbeat(self) -> None:
+        while not self.stop.wait(self.EVERY / 4):
+            with self.lock:
+                now = time.perf_counter()
+                if now - self.last_line >= self.EVERY:
+                    where = (f"{now - self.since:.1f}s since {self.finished} ended" if self.finished
+                             else f"reading, {now - self.since:.1f}s so far")
+                    self.say(f"still building: {where}", now)
+
+    def __enter__(self) -> "StageLines":
+        self.timer = threading.Thread(target=self.heartbeat, name="verify-build-heartbeat", daemon=True)
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.timer.join()
 
 
 @app.command()
@@ -159,11 +186,13 @@ def build(
             from rich.progress import Progress
 
             with Progress(console=err, transient=True) as progress_bar:
+                progress_bar.add_task("building", total=None)  # pulses while a stage runs
                 result = pipeline.build(paths, db, out_dir, model, threshold, on_progress, nli_model,
                                         mutual_threshold=mutual_threshold)
         else:
-            result = pipeline.build(paths, db, out_dir, model, threshold, on_progress, nli_model,
-                                    mutual_threshold=mutual_threshold)
+            with stage_lines:
+                result = pipeline.build(paths, db, out_dir, model, threshold, on_progress, nli_model,
+                                        mutual_threshold=mutual_threshold)
     except pipeline.NothingToBuild as nothing:
         for problem in nothing.problems:
             err.print(f"verify: {problem}", markup=False, highlight=False)
