@@ -121,6 +121,7 @@ class _Tags(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.tags: list[tuple[str, list]] = []
         self.scripts: list[str] = []
+        self.text: list[str] = []  # what a reader sees, character references decoded
         self._in_script = False
 
     def handle_starttag(self, tag, attrs):
@@ -132,6 +133,8 @@ class _Tags(HTMLParser):
     def handle_data(self, data):
         if self._in_script:
             self.scripts[-1] += data
+        else:
+            self.text.append(data)
 
     def handle_endtag(self, tag):
         if tag == "script":
@@ -190,8 +193,11 @@ def rendered(db, articles: list[dict], claims: list[dict]) -> str:
     return report.render(db)
 
 
-def assert_no_script_from_the_text(html: str) -> None:
+def assert_no_script_from_the_text(html: str, claims: list[dict]) -> None:
     page = _parse(html)
+    shown = "".join(page.text)
+    for c in claims:  # each claim is on the page as text a reader sees, escaped, not dropped
+        assert c["text"] in shown, c["text"]
     assert page.scripts == [REPORT_SCRIPT]  # the report's own script, nothing else
     assert html.lower().count("<script") == 1
     names = {tag for tag, _ in page.tags}
@@ -230,7 +236,7 @@ def through_the_pipeline(db, path: Path, render: bool = True) -> tuple[list[dict
         assert all(x["end"] <= y["start"] for x, y in zip(mine, mine[1:]))
         assert len({c["text"] for c in mine}) == len(mine)  # a repeated sentence is one claim
     if render and articles:
-        assert_no_script_from_the_text(rendered(db, articles, claims))
+        assert_no_script_from_the_text(rendered(db, articles, claims), claims)
     return articles, claims
 
 
