@@ -91,7 +91,7 @@ def embed_all(texts: list[str], model: str | None) -> dict[str, np.ndarray]:
     canonical = {t: names.canonical_text(t) for t in texts}
     CACHE.parent.mkdir(parents=True, exist_ok=True)
     db = store.open_db(CACHE)
-    key = model or embed.DEFAULT_MODEL
+    key = embed.model_key(model)  # the backend's own vectors
     wanted = list(dict.fromkeys(canonical.values()))
     cache = store.load_embeddings(db, key, [embed.text_hash(t) for t in wanted])
     vectors, fresh = embed.embed_texts(wanted, model, cache)

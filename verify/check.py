@@ -13,8 +13,8 @@ import numpy as np
 from verify import conflicts, embed, names, pipeline, store
 from verify import stance as stance_model
 
-def _vectors(texts: list[str], model: str | None) -> np.ndarray:
-    return embed.encode([names.canonical_text(t) for t in texts], model)
+def _vectors(texts: list[str], model: str | None, backend: str | None = None) -> np.ndarray:
+    return embed.encode([names.canonical_text(t) for t in texts], model, backend=backend)
 
 
 def compare(a: str, b: str, model: str | None = None, judge: conflicts.NliJudge | None = None) -> dict:
@@ -37,16 +37,17 @@ def compare_many(pairs: list[dict], model: str | None = None, judge: conflicts.N
 
 
 def corpus_vectors(db, model: str | None = None) -> tuple[list[dict], np.ndarray, str]:
-    """The built corpus's claims and their vectors (from the cache; encoded only if missing)."""
+    """The built corpus's claims, their vectors (from the cache; encoded only if missing) and the
+    `embed.model_key` they are stored under: the build's model and backend unless `model` is given."""
     build = store.last_build(db)
-    model_key = model or (build["model"] if build else None) or embed.DEFAULT_MODEL
+    model_key = embed.model_key(model) if model else (build["model"] if build else None) or embed.model_key(None)
     articles = [dict(r) for r in db.query("select id, text from articles")]
     claims = store.claims(db)
     texts = pipeline.embedding_inputs(articles, claims)
     cache = store.load_embeddings(db, model_key, [embed.text_hash(t) for t in texts])
-    load_name = None if model_key == embed.DEFAULT_MODEL else model_key
-    vectors, _ = embed.embed_texts(texts, load_name, cache)
-    return claims, vectors, load_name or embed.DEFAULT_MODEL
+    load_name, backend = embed.split_model_key(model_key)
+    vectors, _ = embed.embed_texts(texts, load_name, cache, backend=backend)
+    return claims, vectors, model_key
 
 
 def check(db, statement: str, model: str | None = None, judge: conflicts.NliJudge | None = None,
@@ -56,10 +57,10 @@ def check(db, statement: str, model: str | None = None, judge: conflicts.NliJudg
     Besides direct comparison, a statement inherits the recorded conflicts of the claims that
     say the same thing: if it repeats Austin's accusation, Peskov's denial conflicts with it too.
     """
-    claims, vectors, model_name = corpus_vectors(db, model)
+    claims, vectors, model_key = corpus_vectors(db, model)
     if not claims:
         return {"statement": statement, "corroborates": [], "conflicts": [], "related": 0}
-    v = _vectors([statement], None if model_name == embed.DEFAULT_MODEL else model_name)[0]
+    v = _vectors([statement], *embed.split_model_key(model_key))[0]  # as the corpus was embedded
     sims = vectors @ v
     order = np.argsort(-sims)[:limit]
     chosen = [int(i) for i in order if sims[i] >= conflicts.RELATED]

@@ -70,6 +70,12 @@ class ExportFormat(str, Enum):
     claimreview = "claimreview"
 
 
+class Backend(str, Enum):
+    torch = "torch"
+    onnx = "onnx"
+    onnx_fp32 = "onnx-fp32"
+
+
 def fail(message: str) -> None:
     err.print(f"verify: {message}", markup=False, highlight=False)
     raise typer.Exit(1)
@@ -157,6 +163,10 @@ def build(
     db: Path = DbOption,
     out_dir: Path = typer.Option(Path("reports"), "--out", help="Folder for the HTML report."),
     model: Optional[str] = typer.Option(None, "--model", help="sentence-transformers model name or path (default: bundled all-MiniLM-L6-v2)."),
+    backend: Optional[Backend] = typer.Option(None, "--backend",
+                                              help="Embedding backend: torch, onnx (ONNX Runtime, int8 weights) or onnx-fp32 "
+                                                   "(ONNX Runtime, float weights); the ONNX files are made once from the "
+                                                   "model's own weights and cached. Default: see README, Embedding model."),
     threshold: float = typer.Option(cluster.DEFAULT_THRESHOLD, "--threshold", min=0.0, max=1.0,
                                     help="Similarity (0.7 embedding cosine + 0.3 word TF-IDF cosine) for any two claims to share a cluster."),
     mutual_threshold: float = typer.Option(cluster.DEFAULT_MUTUAL_THRESHOLD, "--mutual-threshold", min=0.0, max=1.0,
@@ -188,11 +198,11 @@ def build(
             with Progress(console=err, transient=True) as progress_bar:
                 progress_bar.add_task("building", total=None)  # pulses while a stage runs
                 result = pipeline.build(paths, db, out_dir, model, threshold, on_progress, nli_model,
-                                        mutual_threshold=mutual_threshold)
+                                        mutual_threshold=mutual_threshold, backend=backend and backend.value)
         else:
             with stage_lines:
                 result = pipeline.build(paths, db, out_dir, model, threshold, on_progress, nli_model,
-                                        mutual_threshold=mutual_threshold)
+                                        mutual_threshold=mutual_threshold, backend=backend and backend.value)
     except pipeline.NothingToBuild as nothing:
         for problem in nothing.problems:
             err.print(f"verify: {problem}", markup=False, highlight=False)

@@ -59,13 +59,14 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
           model: str | None = None, threshold: float = cluster.DEFAULT_THRESHOLD,
           progress: Progress | None = None, nli_model: str | None = None,
           conflict_model_path: str | None = None, flag_threshold: float | None = None,
-          mutual_threshold: float = cluster.DEFAULT_MUTUAL_THRESHOLD) -> BuildResult:
+          mutual_threshold: float = cluster.DEFAULT_MUTUAL_THRESHOLD, backend: str | None = None) -> BuildResult:
     """Build the corpus of `paths` into `db_path` (and a report into `out_dir`).
 
     `threshold` and `mutual_threshold`: see `cluster.group_claims`.
     `conflict_model_path`: the conflict scorer's JSON (default: the shipped models/conflict/
     model.json; without it the rules alone flag conflicts). `flag_threshold`: the score from
-    which a pair is flagged (default: the scorer's own, chosen on the development stories)."""
+    which a pair is flagged (default: the scorer's own, chosen on the development stories).
+    `backend`: the embedding backend, torch or onnx (default: `embed.resolve_backend`)."""
     started = time.perf_counter()
     tick = progress or (lambda stage, done, total: None)
 
@@ -83,7 +84,7 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
             problems.append(ingest.Problem(a["path"], "no claim found in the article text (is it an article?)"))
     tick("segment", len(claims), len(claims))
 
-    model_key = model or embed.DEFAULT_MODEL
+    model_key = embed.model_key(model, backend)  # vectors of two backends never mix in the cache
     texts = embedding_inputs(articles, claims)
     encoded = 0
     started_at = store.now()  # the first sight of claims new to this database
@@ -97,7 +98,7 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
             done += n
             tick("embed", done, todo)
 
-        vectors, new = embed.embed_texts(texts, model, cache, on_batch)
+        vectors, new = embed.embed_texts(texts, model, cache, on_batch, backend)
         store.save_embeddings(db, model_key, new)
         encoded = len(new)
 
@@ -109,7 +110,7 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
             """Texts the conflict search embeds (what explicit denials reject), through the cache."""
             hashes = [embed.text_hash(t) for t in extra]
             nonlocal encoded
-            vecs, fresh = embed.embed_texts(extra, model, store.load_embeddings(db, model_key, hashes))
+            vecs, fresh = embed.embed_texts(extra, model, store.load_embeddings(db, model_key, hashes), backend=backend)
             store.save_embeddings(db, model_key, fresh)
             encoded += len(fresh)
             return vecs
