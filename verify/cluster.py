@@ -106,13 +106,15 @@ def _mutual_best(edges: list[tuple[float, int, int]], article_of: list) -> set[t
 
 def group_claims(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, k: int = NEIGHBOURS,
                  texts: list[str] | None = None, article_of: list | None = None,
-                 mutual_threshold: float = DEFAULT_MUTUAL_THRESHOLD) -> list[list[int]]:
+                 mutual_threshold: float = DEFAULT_MUTUAL_THRESHOLD, denies: list[bool] | None = None) -> list[list[int]]:
     """Indices of `vectors` grouped by average linkage over the k-NN graph; singletons included.
 
     With `texts`, similarity mixes in word overlap (TF-IDF); with `article_of` (each claim's
     article), mutual best matches across articles join from `mutual_threshold` and groups merge
     while their mean similarity stays above the lower of the two thresholds less MEAN_MARGIN.
-    Without them, every edge and every merge needs `threshold` itself.
+    Without them, every edge and every merge needs `threshold` itself. `denies` (per claim: does
+    it deny something?) keeps a denial from joining what it denies by the mutual rule alone: a
+    denial is often the best match of the claim it rejects, and never corroborates it.
     """
     n = len(vectors)
     sim = Similarity(vectors, lexical_vectors(texts) if texts else None)
@@ -125,6 +127,8 @@ def group_claims(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, k: i
     cols = np.fromiter((j for _, _, j in dense_edges), dtype=np.int64, count=len(dense_edges))
     edges = [(float(s), int(i), int(j)) for s, i, j in zip(sim.pairs(rows, cols), rows, cols)]
     mutual = _mutual_best(edges, article_of) if article_of is not None else set()
+    if denies is not None:
+        mutual = {(i, j) for i, j in mutual if denies[i] == denies[j]}
     edges = sorted((e for e in edges if e[0] >= threshold or (e[0] >= floor and (e[1], e[2]) in mutual)), reverse=True)
 
     parent = list(range(n))
@@ -164,12 +168,12 @@ def cluster_id(claim_ids: list[str]) -> str:
 
 
 def build_clusters(claims: list[dict], vectors: np.ndarray, articles: dict[str, dict], threshold: float = DEFAULT_THRESHOLD,
-                   mutual_threshold: float = DEFAULT_MUTUAL_THRESHOLD) -> list[dict]:
-    """Cluster rows; sets `cluster_id` on each claim row."""
+                   mutual_threshold: float = DEFAULT_MUTUAL_THRESHOLD, denies: list[bool] | None = None) -> list[dict]:
+    """Cluster rows; sets `cluster_id` on each claim row. `denies`: see `group_claims`."""
     clusters = []
     texts = [c["text"] for c in claims]
     article_of = [c["article_id"] for c in claims]
-    for group in group_claims(vectors, threshold, NEIGHBOURS, texts, article_of, mutual_threshold):
+    for group in group_claims(vectors, threshold, NEIGHBOURS, texts, article_of, mutual_threshold, denies):
         members = [claims[i] for i in group]
         origins = {source_key(articles[c["article_id"]]) for c in members}
         cid = cluster_id([c["id"] for c in members])

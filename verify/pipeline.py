@@ -103,7 +103,8 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
         encoded = len(new)
 
         by_id = {a["id"]: a for a in articles}
-        clusters = cluster.build_clusters(claims, vectors, by_id, threshold, mutual_threshold) if claims else []
+        denies = [bool(conflicts.analyse(c["text"]).denial) for c in claims]  # cached: the conflict stage reads them again
+        clusters = cluster.build_clusters(claims, vectors, by_id, threshold, mutual_threshold, denies) if claims else []
         tick("cluster", len(clusters), len(clusters))
 
         def encode_cached(extra: list[str]):
