@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli_helpers import ok
-from conftest import GOOD_ARTICLE, open_store
+from conftest import GOOD_ARTICLE, SEEDS, open_store
 
 SENTENCES = [
     "The central bank raised its main interest rate by half a point on Thursday.",
@@ -97,6 +97,7 @@ def test_length_sorted_batches_keep_input_order(onnx_cache, backend, monkeypatch
     texts = [SENTENCES[i] for i in (5, 4, 0, 3, 1, 2)]
     monkeypatch.setattr(embed, "CHUNK", 2)
     monkeypatch.setattr(embed, "BATCH_SIZE", 2)
+    monkeypatch.setattr(embed, "ONNX_BATCH_SIZE", 2)
     embed.load_onnx.cache_clear()  # the encoder reads BATCH_SIZE when made
     together = embed.encode(texts, backend=backend)
     one_by_one = np.vstack([embed.encode([t], backend=backend) for t in texts])
@@ -179,3 +180,35 @@ def test_the_two_backends_never_share_cached_vectors(onnx_cache, make_file, tmp_
     other = pipeline.build([article], db_path, None, backend="onnx")
     assert first.n_encoded == 3 and again.n_encoded == 0
     assert other.n_encoded == 3  # the torch vectors in the cache are not taken for onnx ones
+
+
+def test_an_unwritable_cache_folder_is_named_with_the_way_out(tmp_path, monkeypatch):
+    from verify import embed
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("VERIFY_CACHE_DIR", str(blocker))
+    with pytest.raises(RuntimeError, match="VERIFY_CACHE_DIR"):
+        embed.onnx_model_file(None, "onnx")
+
+
+def test_the_default_backend_builds_the_seeds_as_torch_does(seed_build, tmp_path):
+    """Why onnx-fp32 may be the default: the same clusters, statuses and conflicts as torch."""
+    from verify import embed, pipeline, store
+
+    assert embed.resolve_backend(None) == "onnx-fp32"
+    torch_db = tmp_path / "torch.db"
+    pipeline.build([SEEDS], torch_db, None, backend="torch")
+
+    def outcome(path):
+        db = open_store(path)
+        members = {}
+        for row in db.query("select id, cluster_id from claims"):
+            members.setdefault(row["cluster_id"], set()).add(row["id"])
+        groups = {frozenset(m) for m in members.values()}
+        statuses = sorted((min(members[r["id"]]), r["status"]) for r in db.query("select id, status from clusters"))
+        flagged = {r["pair_key"] for r in store.conflicts(db)}
+        db.conn.close()
+        return groups, statuses, flagged
+
+    assert outcome(seed_build["db"]) == outcome(torch_db)

@@ -81,7 +81,7 @@ def test_build_is_recorded(seed_build, seed_db):
     result = seed_build["result"]
     assert (build["n_articles"], build["n_claims"], build["n_clusters"], build["n_encoded"]) == (
         result.n_articles, result.n_claims, result.n_clusters, result.n_encoded)
-    assert build["model"] == "all-MiniLM-L6-v2"
+    assert build["model"] == "all-MiniLM-L6-v2+onnx-fp32"  # the model and the default backend
 
 
 @pytest.mark.parametrize("fragments, origins, status", [
