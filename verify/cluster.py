@@ -20,6 +20,9 @@ Two things make paraphrases across outlets meet without merging what merely shar
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -35,17 +38,163 @@ CONFLICTING = "conflicting"  # set by the conflict detector, never here
 STATUSES = (CORROBORATED, SINGLE_SOURCE, CONFLICTING)
 
 
-def nearest_neighbour_edges(vectors: np.ndarray, k: int = NEIGHBOURS, min_similarity: float = DEFAULT_THRESHOLD) -> list[tuple[float, int, int]]:
+# Nearest neighbours through an index (faiss HNSW), from this many distinct claim vectors on;
+# below it the exact search is quick and its results are the reference (the seeds, the stories).
+EXACT_LIMIT = 5000
+# HNSW graph: chosen on the FNC-1 bodies' 39,000 claim vectors (384 floats) against exact
+# search on 2 cores: recall@20 0.991, built in 8 s, all 39,000 searched in 5.6 s (the
+# exact search: 27 s with scikit-learn); efSearch 128 gives 0.996 for twice the search time.
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 64
+SEARCH_K = NEIGHBOURS  # one search serves every k up to this (clusters: 20, conflict candidates: 12)
+
+
+class NeighbourIndex:
+    """The claims' nearest neighbours by cosine, through a faiss HNSW graph persisted at `path`.
+
+    The graph holds one vector per distinct embedding input (its text hash, `keys`): claims
+    with the same input share a vector, and a vector already in the graph is never added again,
+    so a build over a grown corpus adds only its new texts. Vectors of texts that left the corpus
+    stay in the graph and are skipped in results; the graph is made anew when they outnumber the
+    live ones, or when `model` (the embedding model and backend) changes. The file is written
+    atomically (a temporary file renamed over it), beside the database: `<db>.faiss`.
+
+    `prepare(vectors, keys)` searches every claim once (k = SEARCH_K); `edges(k, floor)` then
+    gives `nearest_neighbour_edges`' result for any k up to that. Below EXACT_LIMIT distinct
+    vectors `prepare` does nothing and the exact search runs as before.
+    """
+
+    def __init__(self, path: str | Path | None = None, model: str = "", exact_limit: int | None = None):
+        self.path = Path(path) if path is not None else None
+        self.model = model
+        self.exact_limit = EXACT_LIMIT if exact_limit is None else exact_limit
+        self.graph = None
+        self.keys: list[str] = []
+        self.position: dict[str, int] = {}
+        self.n_added = 0      # vectors added to the graph by the last prepare
+        self.rebuilt = False  # whether the last prepare made the graph anew
+        self._n = -1          # claims searched by the last prepare
+        self._sims = self._ids = None
+        if self.path is not None and self.path.exists():
+            self._load()
+
+    def _load(self) -> None:
+        import faiss
+
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                if str(data["model"]) != self.model:
+                    return
+                graph = faiss.deserialize_index(data["index"])
+                keys = [str(k) for k in data["keys"]]
+        except Exception:  # unreadable or from another version: made anew
+            return
+        if graph.ntotal != len(keys):
+            return
+        self.graph, self.keys = graph, keys
+        self.position = {k: i for i, k in enumerate(keys)}
+
+    def _save(self) -> None:
+        import faiss
+
+        if self.path is None:
+            return
+        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, model=np.array(self.model), keys=np.array(self.keys),
+                         index=faiss.serialize_index(self.graph))
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def prepare(self, vectors: np.ndarray, keys: list[str]) -> bool:
+        """Add the vectors the graph lacks, save it, and search every claim. False (nothing done)
+        when the corpus is small enough for the exact search."""
+        import faiss
+
+        self._n, self._sims, self._ids, self.n_added, self.rebuilt = -1, None, None, 0, False
+        first: dict[str, int] = {}
+        for i, key in enumerate(keys):
+            first.setdefault(key, i)
+        if len(first) < max(self.exact_limit, 2):
+            return False
+        stale = sum(1 for k in self.keys if k not in first)
+        if self.graph is None or stale > len(first):
+            self.graph = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            self.graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            self.keys, self.position, stale, self.rebuilt = [], {}, 0, True
+        new = [k for k in first if k not in self.position]
+        if new:
+            self.graph.add(np.ascontiguousarray(vectors[[first[k] for k in new]], dtype=np.float32))
+            for k in new:
+                self.position[k] = len(self.keys)
+                self.keys.append(k)
+            self.n_added = len(new)
+            self._save()
+        self.graph.hnsw.efSearch = max(HNSW_EF_SEARCH, SEARCH_K + 1 + min(stale, 32))
+        uniq = list(first)
+        query = np.ascontiguousarray(vectors[[first[k] for k in uniq]], dtype=np.float32)
+        extra = min(stale, 32)  # room for vectors of texts no longer in the corpus
+        sims, ids = self.graph.search(query, SEARCH_K + 1 + extra)
+        # Claims sharing an input share a vector: expand each distinct neighbour to its claims,
+        # nearest first, the claim itself and its twins (similarity 1) before anything else.
+        claims_of: dict[str, list[int]] = {}
+        for i, key in enumerate(keys):
+            claims_of.setdefault(key, []).append(i)
+        row_of = {k: r for r, k in enumerate(uniq)}
+        n, width = len(keys), SEARCH_K + 1
+        out_ids = np.full((n, width), -1, dtype=np.int64)
+        out_sims = np.zeros((n, width), dtype=np.float32)
+        for i, key in enumerate(keys):
+            r = row_of[key]
+            got = [i] + [j for j in claims_of[key] if j != i][: width - 1]
+            got_sims = [1.0] * len(got)
+            for s, g in zip(sims[r], ids[r]):
+                if len(got) >= width:
+                    break
+                if g < 0:
+                    continue
+                other = self.keys[g]
+                if other == key or other not in claims_of:
+                    continue
+                for j in claims_of[other]:
+                    if len(got) >= width:
+                        break
+                    got.append(j)
+                    got_sims.append(float(s))
+            out_ids[i, : len(got)] = got
+            out_sims[i, : len(got)] = got_sims
+        self._n, self._ids, self._sims = n, out_ids, out_sims
+        return True
+
+    def ready_for(self, vectors: np.ndarray, k: int) -> bool:
+        return self._ids is not None and self._n == len(vectors) and k <= SEARCH_K
+
+    def edges(self, k: int, min_similarity: float) -> list[tuple[float, int, int]]:
+        found: dict[tuple[int, int], float] = {}
+        for i in range(self._n):
+            for s, j in zip(self._sims[i, : k + 1], self._ids[i, : k + 1]):
+                if j >= 0 and j != i and s >= min_similarity:
+                    found[(min(i, int(j)), max(i, int(j)))] = float(s)
+        return sorted(((s, i, j) for (i, j), s in found.items()), reverse=True)
+
+
+def nearest_neighbour_edges(vectors: np.ndarray, k: int = NEIGHBOURS, min_similarity: float = DEFAULT_THRESHOLD,
+                            index: NeighbourIndex | None = None) -> list[tuple[float, int, int]]:
     """(similarity, i, j) with i < j for each claim's k nearest neighbours above the floor.
 
-    scikit-learn's brute-force search computes distances in row chunks bounded by its
-    working_memory setting, so memory stays O(N x k), not O(N^2).
+    Through `index` when it has searched these vectors (a large corpus: approximate, see
+    NeighbourIndex); otherwise exact: scikit-learn's brute-force search computes distances in
+    row chunks bounded by its working_memory setting, so memory stays O(N x k), not O(N^2).
     """
     from sklearn.neighbors import NearestNeighbors
 
     n = len(vectors)
     if n < 2:
         return []
+    if index is not None and index.ready_for(vectors, k):
+        return index.edges(k, min_similarity)
     # Vectors are unit length, so Euclidean distance ranks like cosine (|a-b|^2 = 2 - 2cos) and
     # takes scikit-learn's fast dot-product path (3x quicker than metric="cosine" here).
     search = NearestNeighbors(n_neighbors=min(k + 1, n), metric="euclidean", algorithm="brute").fit(vectors)
@@ -106,7 +255,8 @@ def _mutual_best(edges: list[tuple[float, int, int]], article_of: list) -> set[t
 
 def group_claims(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, k: int = NEIGHBOURS,
                  texts: list[str] | None = None, article_of: list | None = None,
-                 mutual_threshold: float = DEFAULT_MUTUAL_THRESHOLD, denies: list[bool] | None = None) -> list[list[int]]:
+                 mutual_threshold: float = DEFAULT_MUTUAL_THRESHOLD, denies: list[bool] | None = None,
+                 index: NeighbourIndex | None = None) -> list[list[int]]:
     """Indices of `vectors` grouped by average linkage over the k-NN graph; singletons included.
 
     With `texts`, similarity mixes in word overlap (TF-IDF); with `article_of` (each claim's
@@ -115,6 +265,7 @@ def group_claims(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, k: i
     Without them, every edge and every merge needs `threshold` itself. `denies` (per claim: does
     it deny something?) keeps a denial from joining what it denies by the mutual rule alone: a
     denial is often the best match of the claim it rejects, and never corroborates it.
+    `index`: a NeighbourIndex prepared on `vectors` (see nearest_neighbour_edges).
     """
     n = len(vectors)
     sim = Similarity(vectors, lexical_vectors(texts) if texts else None)
@@ -122,7 +273,7 @@ def group_claims(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, k: i
     mean_floor = floor - MEAN_MARGIN if article_of is not None else threshold
     # Dense neighbours first (cheap, sub-quadratic), then the mixed similarity on those only.
     dense_floor = floor - (sim.weight if sim.weight else 0.0)
-    dense_edges = nearest_neighbour_edges(vectors, k, dense_floor)
+    dense_edges = nearest_neighbour_edges(vectors, k, dense_floor, index)
     rows = np.fromiter((i for _, i, _ in dense_edges), dtype=np.int64, count=len(dense_edges))
     cols = np.fromiter((j for _, _, j in dense_edges), dtype=np.int64, count=len(dense_edges))
     edges = [(float(s), int(i), int(j)) for s, i, j in zip(sim.pairs(rows, cols), rows, cols)]
@@ -168,12 +319,13 @@ def cluster_id(claim_ids: list[str]) -> str:
 
 
 def build_clusters(claims: list[dict], vectors: np.ndarray, articles: dict[str, dict], threshold: float = DEFAULT_THRESHOLD,
-                   mutual_threshold: float = DEFAULT_MUTUAL_THRESHOLD, denies: list[bool] | None = None) -> list[dict]:
-    """Cluster rows; sets `cluster_id` on each claim row. `denies`: see `group_claims`."""
+                   mutual_threshold: float = DEFAULT_MUTUAL_THRESHOLD, denies: list[bool] | None = None,
+                   index: NeighbourIndex | None = None) -> list[dict]:
+    """Cluster rows; sets `cluster_id` on each claim row. `denies`, `index`: see `group_claims`."""
     clusters = []
     texts = [c["text"] for c in claims]
     article_of = [c["article_id"] for c in claims]
-    for group in group_claims(vectors, threshold, NEIGHBOURS, texts, article_of, mutual_threshold, denies):
+    for group in group_claims(vectors, threshold, NEIGHBOURS, texts, article_of, mutual_threshold, denies, index):
         members = [claims[i] for i in group]
         origins = {source_key(articles[c["article_id"]]) for c in members}
         cid = cluster_id([c["id"] for c in members])

@@ -499,10 +499,11 @@ class Candidates:
 
 
 def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarray, source_key,
-                    encode=None, k: int = 12) -> Candidates:
+                    encode=None, k: int = 12, neighbours=None) -> Candidates:
     """Pairs worth comparing without comparing all pairs: nearest neighbours in embedding space,
     plus, for denials, what they answer. `source_key(article) -> origin` decides independence;
-    `encode(texts) -> vectors` (same model as `vectors`) embeds what explicit denials reject."""
+    `encode(texts) -> vectors` (same model as `vectors`) embeds what explicit denials reject.
+    `neighbours`: a cluster.NeighbourIndex prepared on `vectors` (a large corpus), else exact search."""
     from verify.cluster import nearest_neighbour_edges
 
     by_article: dict[str, list[dict]] = {}
@@ -525,7 +526,7 @@ def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarra
 
     candidates: dict[tuple[int, int], float] = {}
     # 1. Neighbours in embedding space (sub-quadratic: k per claim).
-    for sim, i, j in nearest_neighbour_edges(vectors, k, RELATED):
+    for sim, i, j in nearest_neighbour_edges(vectors, k, RELATED, neighbours):
         candidates[(i, j)] = sim
 
     # 2. Denials, linked to what they answer: their referents in context, the referents'
@@ -647,12 +648,12 @@ def _scored_conflicts(articles: list[dict], claims: list[dict], cand: Candidates
 
 def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray, source_key,
                    encode=None, k: int = 12, judge: NliJudge | None = None, scorer=None, nli=None,
-                   flag_threshold: float | None = None) -> list[dict]:
+                   flag_threshold: float | None = None, neighbours=None) -> list[dict]:
     """Conflict rows for a corpus. `source_key(article) -> origin` decides independence;
     `encode(texts) -> vectors` (same model as `vectors`) embeds what explicit denials reject.
     The rules flag what they can explain; `scorer` (conflict_model.Scorer) adds pairs scoring at
     least `flag_threshold` (default: its own). `nli(pairs) -> (n, 3)` is the shipped pair model."""
-    cand = candidate_pairs(articles, claims, vectors, source_key, encode, k)
+    cand = candidate_pairs(articles, claims, vectors, source_key, encode, k, neighbours)
     analyses = cand.analyses
     index = {c["id"]: i for i, c in enumerate(claims)}
     found = _rule_conflicts(claims, cand, judge)

@@ -55,6 +55,11 @@ def embedding_inputs(articles: list[dict], claims: list[dict]) -> list[str]:
     return [names.canonical_text(c["text"], local[c["article_id"]]) for c in claims]
 
 
+def neighbour_index_path(db_path: str | Path) -> Path:
+    """The nearest-neighbour index beside the database (cluster.NeighbourIndex)."""
+    return Path(str(db_path) + ".faiss")
+
+
 def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | None = None,
           model: str | None = None, threshold: float = cluster.DEFAULT_THRESHOLD,
           progress: Progress | None = None, nli_model: str | None = None,
@@ -104,7 +109,13 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
 
         by_id = {a["id"]: a for a in articles}
         denies = [bool(conflicts.analyse(c["text"]).denial) for c in claims]  # cached: the conflict stage reads them again
-        clusters = cluster.build_clusters(claims, vectors, by_id, threshold, mutual_threshold, denies) if claims else []
+        # Nearest neighbours of a large corpus through the persisted index (<db>.faiss): only
+        # vectors it lacks are added, every claim is searched once for both stages below.
+        neighbours = cluster.NeighbourIndex(neighbour_index_path(db_path), model_key)
+        if claims:
+            neighbours.prepare(vectors, [embed.text_hash(t) for t in texts])
+        clusters = cluster.build_clusters(claims, vectors, by_id, threshold, mutual_threshold, denies,
+                                          neighbours) if claims else []
         tick("cluster", len(clusters), len(clusters))
 
         def encode_cached(extra: list[str]):
@@ -121,7 +132,7 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
         pair_model = pairmodel.load() if scorer is not None and scorer.uses_nli else None
         found = conflicts.find_conflicts(articles, claims, vectors, cluster.source_key, encode_cached, judge=judge,
                                          scorer=scorer, nli=pair_model.predict if pair_model else None,
-                                         flag_threshold=flag_threshold)
+                                         flag_threshold=flag_threshold, neighbours=neighbours)
         tick("conflicts", len(found), len(found))
 
         # All computed: the corpus and its build record land in one short write transaction.
