@@ -1,11 +1,14 @@
 """How fast does the report open for a 10,000-claim corpus?
 
 Builds a database of N claims straight through the store (real sentences from the FNC-1 test
-bodies, grouped into clusters across 40 origins, with conflicts), renders the report, and opens
-it in Debian's Chromium through Playwright. Prints, from one run: render time, file size, and in
-the browser DOMContentLoaded, load, first contentful paint and the time a search takes to apply.
+bodies, grouped into clusters across 40 origins, with conflicts), writes the report as
+`verify build` does (index.html, and above 5,000 claims its pages), and opens it in Debian's
+Chromium through Playwright. Prints, from one run: render time, the number of files, the largest
+file and the total size, and in the browser for index.html and for the first cluster and article
+page: DOMContentLoaded, load, first contentful paint and the time a search takes to apply.
+`--one-file` writes everything into index.html instead (the layout before pages).
 
-    .venv/bin/python benchmarks/report_load.py [--claims 10000]
+    .venv/bin/python benchmarks/report_load.py [--claims 10000] [--one-file]
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ def synthetic_db(path: Path, n_claims: int) -> None:
                                     "n_claims": len(claims), "n_clusters": len(clusters), "n_encoded": 0})
 
 
-def measure(report: Path) -> dict:
+def measure(report: Path, search: bool = True) -> dict:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -115,21 +118,33 @@ def measure(report: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=int, default=10000)
+    parser.add_argument("--one-file", action="store_true", help="everything in index.html (the layout before pages)")
     args = parser.parse_args()
     from verify import report
 
+    options = {"single_file_claims": 10 ** 12} if args.one_file else {}
     with tempfile.TemporaryDirectory(prefix="verify-report-") as tmp:
         work = Path(tmp)
         synthetic_db(work / "v.db", args.claims)
         started = time.perf_counter()
-        out = report.write_report(work / "v.db", work / "index.html")
+        out = report.write_report(work / "v.db", work / "index.html", **options)
         render = time.perf_counter() - started
-        size_mb = out.stat().st_size / 1e6
-        t = measure(out)
-    print(f"{'claims':>7} {'render s':>8} {'size MB':>7} {'DOMContentLoaded ms':>19} {'load ms':>8} {'first paint ms':>14} "
+        files = report.report_files(out)
+        sizes = [f.stat().st_size / 1e6 for f in files]
+        largest = max(files, key=lambda f: f.stat().st_size)
+        opened = [("index.html", out)]
+        for kind in ("clusters", "articles"):
+            first = next((f for f in files if f.name == f"{kind}-001.html"), None)
+            if first:
+                opened.append((f"{kind}-001.html", first))
+        timings = [(name, f.stat().st_size / 1e6, measure(f)) for name, f in opened]
+    print(f"{args.claims} claims: render {render:.1f} s, {len(files)} files, largest {max(sizes):.2f} MB "
+          f"({largest.name}), total {sum(sizes):.1f} MB")
+    print(f"{'page':>18} {'size MB':>7} {'DOMContentLoaded ms':>19} {'load ms':>8} {'first paint ms':>14} "
           f"{'search ms':>9} {'goto wall ms':>12}")
-    print(f"{args.claims:>7} {render:>8.1f} {size_mb:>7.1f} {t['dcl']:>19.0f} {t['load']:>8.0f} {t['fcp'] or 0:>14.0f} "
-          f"{t['search_ms']:>9.0f} {t['wall_ms']:>12.0f}")
+    for name, size, t in timings:
+        print(f"{name:>18} {size:>7.2f} {t['dcl']:>19.0f} {t['load']:>8.0f} {t['fcp'] or 0:>14.0f} "
+              f"{t['search_ms']:>9.0f} {t['wall_ms']:>12.0f}")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import hashlib
 import os
+import posixpath
 import re
+import secrets
+import shutil
 import tempfile
 from functools import lru_cache
 from collections import Counter, defaultdict
@@ -28,6 +32,14 @@ from verify.provenance import canonical_outlet
 STATUS_ORDER = (cluster_stage.CONFLICTING, cluster_stage.CORROBORATED, cluster_stage.SINGLE_SOURCE)
 MATRIX_ROWS = 200  # the source view lists at most this many clusters, most widely carried first
 CHIPS_SHOWN = 12   # origins shown on a source row before "+N more" (one click shows the rest)
+INDEX = "index.html"
+# A bigger report is an index page plus pages (see render_pages); sizes chosen by
+# benchmarks/report_load.py --pages: each page a few MB at most, the index painting in well under 1 s.
+SINGLE_FILE_CLAIMS = 5000  # up to this many claims everything stays in one index.html
+CLUSTERS_PER_PAGE = 500
+ARTICLES_PER_PAGE = 100
+CONFLICTS_ON_INDEX = 500   # conflict cards on index.html; the rest on conflicts-NNN.html
+PAGE_BUDGET = 2_000_000    # about this many characters of corpus text on one page at most
 
 
 def _environment() -> Environment:
@@ -200,11 +212,156 @@ def page_script(live: bool = False) -> str:
 
 def render(db, live: dict | None = None) -> str:
     """The report page. `live` ({"csrf_token": ...}) is set by `verify serve`: the page then gets
-    the review controls and their script, and may call back to the server that served it."""
+    the review controls and their script, and may call back to the server that served it.
+    Everything is on this one page (the live page and small reports)."""
     script = page_script(bool(live))
-    return _environment().get_template("report.html").render(script=script, script_hash=script_hash(script),
-                                                            live=live, **report_context(db))
+    context = report_context(db)
+    return _environment().get_template("report.html").render(
+        script=script, script_hash=script_hash(script), live=live, at=Links(), pages=None,
+        conflicts_here=context["conflicts"], **context)
 
+
+class Links:
+    """Where each cluster, article, claim and conflict is, as a link from the page `here`.
+
+    `place` maps ("cluster" | "article" | "conflict", id) to the file (relative to the report's
+    folder) that holds it; what is not in it is on the page itself (a one-page report)."""
+
+    def __init__(self, place: dict | None = None, here: str = INDEX):
+        self.place, self.here = place or {}, here
+
+    def to(self, target: str, anchor: str = "") -> str:
+        if target == self.here:
+            return f"#{anchor}" if anchor else "#main"
+        href = posixpath.relpath(target, posixpath.dirname(self.here) or ".")
+        return f"{href}#{anchor}" if anchor else href
+
+    def _at(self, kind: str, key: str, anchor: str) -> str:
+        return self.to(self.place.get((kind, key), self.here), anchor)
+
+    def cluster(self, cluster_id: str) -> str:
+        return self._at("cluster", cluster_id, f"cluster-{cluster_id}")
+
+    def article(self, article_id: str) -> str:
+        return self._at("article", article_id, f"article-{article_id}")
+
+    def claim(self, claim: dict) -> str:
+        return self._at("article", claim["article_id"], f"claim-{claim['id']}")
+
+    def conflict(self, conflict_id: str) -> str:
+        return self._at("conflict", conflict_id, f"conflict-{conflict_id}")
+
+
+def _chunks(items: list, size: int, budget: int, weight) -> list[list]:
+    """`items` cut into pages of at most `size` items and about `budget` characters of text each
+    (an item bigger than the budget gets a page of its own): a page's file stays a few MB
+    however long the articles are."""
+    pages, page, used = [], [], 0
+    for item in items:
+        w = weight(item)
+        if page and (len(page) >= size or used + w > budget):
+            pages.append(page)
+            page, used = [], 0
+        page.append(item)
+        used += w
+    if page:
+        pages.append(page)
+    return pages
+
+
+def _cluster_weight(k: dict) -> int:
+    return len(k["label"]) + sum(len(c["text"]) + 80 for _, members in k["by_origin"] for c in members) \
+        + sum(len(x["other"]["text"]) for x in k["conflicts"]) + 400
+
+
+def _article_weight(a: dict) -> int:
+    return sum(len(piece) + (120 if c else 0) for piece, c in a["pieces"]) + 400
+
+
+def _conflict_weight(x: dict) -> int:
+    return sum(len(s["text"]) + len(s["before"]) + len(s["after"]) + 300 for s in x["sides"]) + 600
+
+
+def render_pages(db, cluster_page_size: int = CLUSTERS_PER_PAGE, article_page_size: int = ARTICLES_PER_PAGE,
+                 conflicts_on_index: int = CONFLICTS_ON_INDEX, page_budget: int = PAGE_BUDGET,
+                 single_file_claims: int = SINGLE_FILE_CLAIMS, folder: str = "") -> dict[str, str]:
+    """The static report as files: {relative path: html}. A corpus of at most `single_file_claims`
+    claims is one page, index.html, with everything on it. A bigger one gets an index.html with
+    the header, the source rows, the first `conflicts_on_index` conflict cards, the error rate,
+    the sources table and the list of pages; the cluster cards, the articles and the remaining
+    conflicts go to pages of their own under `folder`: clusters-001.html ... with at most
+    `cluster_page_size` clusters, articles-001.html ... with at most `article_page_size`
+    articles, conflicts-001.html ..., each also capped at about `page_budget` characters of text."""
+    script = page_script()
+    env = _environment()
+    common = {"script": script, "script_hash": script_hash(script), "live": None}
+    context = report_context(db)
+    if context["n_claims"] <= single_file_claims:
+        html = env.get_template("report.html").render(at=Links(), pages=None, conflicts_here=context["conflicts"],
+                                                      **common, **context)
+        return {INDEX: html}
+
+    clusters = [k for status in context["grouped"] for k in context["grouped"][status]]
+    conflicts = context["conflicts"]
+    books = {  # kind -> (heading, its pages)
+        "clusters": ("Clusters", _chunks(clusters, cluster_page_size, page_budget, _cluster_weight)),
+        "articles": ("Articles", _chunks(context["articles"], article_page_size, page_budget, _article_weight)),
+        "conflicts": ("Flagged conflicts", _chunks(conflicts[conflicts_on_index:], cluster_page_size, page_budget,
+                                                   _conflict_weight)),
+    }
+    place: dict[tuple[str, str], str] = {("conflict", x["id"]): INDEX for x in conflicts[:conflicts_on_index]}
+    files: dict[str, list[str]] = {}
+    for kind, (_, pages) in books.items():
+        files[kind] = [posixpath.join(folder, f"{kind}-{i:03d}.html") for i in range(1, len(pages) + 1)]
+        for name, items in zip(files[kind], pages):
+            for item in items:
+                place[(kind[:-1], item["id"])] = name
+
+    def describe(kind: str, items: list) -> str:
+        if kind == "clusters":
+            n = Counter(k["status"] for k in items)
+            return ", ".join(f"{n[s]} {s}" for s in STATUS_ORDER if n[s])
+        if kind == "articles":
+            return f"{items[0]['title'] or items[0]['path']} … {items[-1]['title'] or items[-1]['path']}"[:200]
+        return f"{len(items)} conflicts"
+
+    def listing(kind: str, here: str) -> list[dict]:
+        at = Links(place, here)
+        return [{"href": at.to(name), "title": f"{books[kind][0]}, page {i}",
+                 "summary": f"{len(items)} {kind}: {describe(kind, items)}" if kind != "conflicts" else describe(kind, items)}
+                for i, (name, items) in enumerate(zip(files[kind], books[kind][1]), start=1)]
+
+    out = {INDEX: env.get_template("report.html").render(
+        at=Links(place, INDEX), pages={kind: listing(kind, INDEX) for kind in books if files[kind]}, pages_folder=folder,
+        conflicts_here=conflicts[:conflicts_on_index], **common, **context)}
+    template = env.get_template("page.html")
+    for kind, (heading, pages) in books.items():
+        for i, (name, items) in enumerate(zip(files[kind], pages)):
+            at = Links(place, name)
+            origins = sorted({o for item in items for o in _origins_of(kind, item)})
+            page = {"kind": kind, "heading": heading, "title": f"page {i + 1}", "of": len(pages),
+                    "summary": f"{len(items)} {kind}" + (f" ({describe(kind, items)})" if kind == "clusters" else ""),
+                    "index": at.to(INDEX), "prev": at.to(files[kind][i - 1]) if i else None,
+                    "next": at.to(files[kind][i + 1]) if i + 1 < len(pages) else None,
+                    "siblings": listing(kind, name)}
+            grouped = {}
+            if kind == "clusters":
+                for k in items:
+                    grouped.setdefault(k["status"], []).append(k)
+            out[name] = template.render(
+                **common, at=at, page=page, grouped=grouped, articles=items if kind == "articles" else [],
+                conflicts=items if kind == "conflicts" else [], open_articles=True, counts=context["counts"],
+                origins=origins, kinds=context["kinds"], copied_outlet=context["copied_outlet"],
+                n_articles=len(context["articles"]), n_claims=context["n_claims"])
+    return out
+
+
+def _origins_of(kind: str, item: dict) -> list[str]:
+    if kind == "clusters":
+        return item["origin_names"]
+    if kind == "articles":
+        return [item["origin_name"]]
+    return [s["origin_name"] for s in item["sides"]]
 
 def write_atomic(path: Path, text: str) -> None:
     """Write `text` to `path` so that readers see the old file or the new one, never half.
@@ -244,12 +401,53 @@ def write_atomic(path: Path, text: str) -> None:
             os.unlink(tmp)
 
 
-def write_report(db_path: str | Path, out_path: str | Path) -> Path:
+PAGES_FOLDER = re.compile(r"(?:pages-[0-9a-f]{12}|\.pages-[0-9a-f]{12}\.tmp)")
+
+
+def write_report(db_path: str | Path, out_path: str | Path, **page_options) -> Path:
+    """Write the report to `out_path` (index.html) and, for a big corpus, its pages beside it.
+
+    The pages of one report are one set, written and replaced as a whole, so that a reader never
+    follows a link from an index into pages of another build and a killed writer leaves no
+    partial report: they are written into a hidden folder `.pages-<random>.tmp`, which is renamed
+    to `pages-<random>` (one atomic rename) once every page is in it; only then is index.html,
+    the one file whose links name that folder, replaced atomically (write_atomic). A crash
+    before that rename leaves the previous index and its folder untouched; after it, the new
+    index and its complete folder. Folders of earlier reports (and a crashed writer's hidden
+    folder) are removed afterwards. A lock on the report's folder keeps two writers (a build and
+    `verify review`) from removing each other's pages. Keyword options go to render_pages."""
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     db = store.open_db(db_path)
     try:
-        html = render(db)
+        name = f"pages-{secrets.token_hex(6)}"
+        files = render_pages(db, folder=name, **page_options)
     finally:
         db.conn.close()
-    out_path = Path(out_path)
-    write_atomic(out_path, html)
+    folder = os.open(out_path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        pages = {path: html for path, html in files.items() if path != INDEX}
+        if pages:
+            staging = out_path.parent / f".{name}.tmp"
+            staging.mkdir(mode=0o755)
+            for path, html in pages.items():
+                (staging / posixpath.basename(path)).write_text(html, encoding="utf-8")
+            os.chmod(staging, 0o755)
+            os.replace(staging, out_path.parent / name)
+        write_atomic(out_path, files[INDEX])
+        for old in out_path.parent.iterdir():
+            if PAGES_FOLDER.fullmatch(old.name) and old.name != name and old.is_dir() and not old.is_symlink():
+                shutil.rmtree(old, ignore_errors=True)
+    finally:
+        os.close(folder)  # releases the lock
     return out_path
+
+
+def report_files(out_path: str | Path) -> list[Path]:
+    """index.html and the pages it links to: the files of the report written at `out_path`."""
+    out_path = Path(out_path)
+    found = re.search(r'<meta name="verify-pages" content="(pages-[0-9a-f]{12})">',
+                      out_path.read_text(encoding="utf-8")[:4000])
+    pages = sorted((out_path.parent / found.group(1)).glob("*.html")) if found else []
+    return [out_path, *pages]
