@@ -149,3 +149,137 @@ def test_build_through_the_index_gives_the_seed_clusters(seed_build, monkeypatch
     stamp = index_path.stat().st_mtime_ns
     pipeline.build([SEEDS], db_path)
     assert index_path.stat().st_mtime_ns == stamp  # every vector was in it already
+
+
+# ---------------------------------------------------------------------------
+# A build over a grown, changed or shrunk corpus: unchanged articles are not segmented again
+# (store.segment_cache), and the result is the full build's of the same inputs.
+# ---------------------------------------------------------------------------
+
+REPRINT_ROW = {
+    "id": "herald-arms",
+    "outlet": "Korea Herald",
+    "origin": "Korea Herald",
+    "title": "Seoul and Washington warn over Pyongyang's arms for Moscow",
+    "text": ("South Korea and the United States said on Thursday that North Korea has shipped "
+             "artillery shells and missiles to Russia for its war in Ukraine.\n\n"
+             "Defence Minister Shin Won-sik and U.S. Defense Secretary Lloyd Austin met in Seoul for "
+             "their annual security talks, the ministry said.\n\n"
+             "North Korea denied supplying any weapons to Russia, its foreign ministry said in a statement.\n\n"
+             "The two ministers agreed to strengthen extended deterrence against the North."),
+}
+CHANGED_ARTICLE = (
+    "Central bank lifts interest rates again\n"
+    "By Jane Doe\n"
+    "The central bank raised its main interest rate by a full point on Thursday, officials said.\n"
+    "Markets rose sharply after the announcement, with the main index gaining more than two percent.\n"
+    "Analysts had expected a smaller increase given the slowdown in consumer spending this winter.\n"
+)
+
+
+def snapshot(db_path) -> dict:
+    """What a build decides: articles and their origins, claims and their clusters, cluster
+    statuses, conflicts by their content pair key."""
+    from verify import store
+
+    db = store.open_db(db_path)
+    try:
+        q = lambda sql: sorted(tuple(r.values()) for r in db.query(sql))
+        return {
+            "articles": q("select id, path, outlet, origin, copy_of from articles"),
+            "claims": q("select id, article_id, position, text, speaker, cluster_id from claims"),
+            "clusters": q("select id, status, size, n_articles, n_origins, sources from clusters"),
+            "conflicts": q("select pair_key, kind, score from conflicts"),
+        }
+    finally:
+        db.conn.close()
+
+
+def cached_segments(db_path) -> int:
+    from verify import store
+
+    db = store.open_db(db_path)
+    try:
+        return db["segment_cache"].count
+    finally:
+        db.conn.close()
+
+
+@pytest.fixture
+def segment_calls(monkeypatch):
+    """The articles segmented (not taken from the cache), by id."""
+    from verify import segment
+
+    calls: list[str] = []
+    real = segment.segment_article
+
+    def counting(article):
+        calls.append(article["id"])
+        return real(article)
+
+    monkeypatch.setattr(segment, "segment_article", counting)
+    return calls
+
+
+def test_a_grown_changed_and_shrunk_corpus_builds_as_a_full_build_does(tmp_path, make_file, make_jsonl,
+                                                                      segment_calls, seed_build):
+    from verify import pipeline
+
+    from conftest import GOOD_ARTICLE
+
+    db_path = tmp_path / "verify.db"
+    pipeline.build([SEEDS], db_path)
+    n_seed_articles = len(snapshot(db_path)["articles"])
+    assert len(segment_calls) == n_seed_articles == cached_segments(db_path)
+    assert snapshot(db_path) == snapshot(seed_build["db"])
+
+    # Grown: two new articles, one of them about what the seeds report.
+    extra = make_file("bank.txt", GOOD_ARTICLE, folder="extra").parent
+    make_jsonl("herald.jsonl", [REPRINT_ROW], folder="extra")
+    segment_calls.clear()
+    pipeline.build([SEEDS, extra], db_path)
+    assert len(segment_calls) == 2  # only the new articles
+    grown = snapshot(db_path)
+    pipeline.build([SEEDS, extra], tmp_path / "fresh.db")
+    assert grown == snapshot(tmp_path / "fresh.db")
+    # The new article joined what the seeds report: a cluster holds claims of both.
+    (herald,) = [a[0] for a in grown["articles"] if "herald.jsonl" in a[1]]
+    by_cluster: dict[str, set] = {}
+    for _, article_id, _, _, _, cluster_id in grown["claims"]:
+        by_cluster.setdefault(cluster_id, set()).add(article_id)
+    assert any(herald in a and len(a) > 1 for a in by_cluster.values())
+    assert any(c[1] == herald for c in grown["claims"]) and len(grown["conflicts"]) > len(snapshot(seed_build["db"])["conflicts"])
+
+    # Changed: the one changed file is segmented again, its old claims are gone.
+    make_file("bank.txt", CHANGED_ARTICLE, folder="extra")
+    segment_calls.clear()
+    pipeline.build([SEEDS, extra], db_path)
+    assert len(segment_calls) == 1
+    changed = snapshot(db_path)
+    pipeline.build([SEEDS, extra], tmp_path / "fresh2.db")
+    assert changed == snapshot(tmp_path / "fresh2.db") != grown
+    assert any("full point" in c[3] for c in changed["claims"])
+    assert not any("half a point" in c[3] for c in changed["claims"])
+    assert cached_segments(db_path) == n_seed_articles + 2  # the changed file's old entry dropped
+
+    # Shrunk: back to the seeds alone, nothing segmented, the seed build's result.
+    segment_calls.clear()
+    pipeline.build([SEEDS], db_path)
+    assert segment_calls == []
+    assert snapshot(db_path) == snapshot(seed_build["db"])
+    assert cached_segments(db_path) == n_seed_articles
+
+
+def test_a_new_segmenter_segments_everything_again(tmp_path, monkeypatch, segment_calls):
+    from verify import pipeline
+
+    db_path = tmp_path / "verify.db"
+    pipeline.build([SEEDS], db_path)
+    first = snapshot(db_path)
+    segment_calls.clear()
+    pipeline.build([SEEDS], db_path)
+    assert segment_calls == []
+    monkeypatch.setattr(pipeline, "_segmenter_version", lambda: "a-changed-segmenter")
+    pipeline.build([SEEDS], db_path)
+    assert len(segment_calls) == len(first["articles"])
+    assert snapshot(db_path) == first

@@ -7,6 +7,9 @@ and counts what happened. The CLI and the benchmarks call `build`.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -55,6 +58,37 @@ def embedding_inputs(articles: list[dict], claims: list[dict]) -> list[str]:
     return [names.canonical_text(c["text"], local[c["article_id"]]) for c in claims]
 
 
+@functools.cache
+def _segmenter_version() -> str:
+    """The segmenter's code and its sentence splitter's version: a change to either re-segments."""
+    import importlib.metadata
+
+    code = Path(segment.__file__).read_bytes()
+    return hashlib.sha256(code + importlib.metadata.version("pysbd").encode()).hexdigest()[:16]
+
+
+def segment_key(article: dict) -> str:
+    """What `segment.segment_article` reads of an article (its id, text and dateline end), and the
+    segmenter's version: equal keys give equal claims."""
+    what = json.dumps([_segmenter_version(), article["id"], article["text"], article.get("dateline_end", 0)])
+    return hashlib.sha256(what.encode("utf-8")).hexdigest()
+
+
+def segment_cached(db, articles: list[dict]) -> list[dict]:
+    """`segment.segment_articles(articles)`, taking the claims of articles segmented by an earlier
+    build (same segment key) from the database and segmenting only the others."""
+    keys = [segment_key(a) for a in articles]
+    cached = store.load_segments(db, keys)
+    new: dict[str, list[dict]] = {}
+    claims: list[dict] = []
+    for a, key in zip(articles, keys):
+        if key not in cached and key not in new:
+            new[key] = segment.segment_article(a)
+        claims.extend(dict(c) for c in (cached.get(key) or new[key]))
+    store.save_segments(db, new, set(keys))
+    return claims
+
+
 def neighbour_index_path(db_path: str | Path) -> Path:
     """The nearest-neighbour index beside the database (cluster.NeighbourIndex)."""
     return Path(str(db_path) + ".faiss")
@@ -81,19 +115,19 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
     provenance.share_origins(articles)
     tick("read", len(articles), len(articles))
 
-    claims = segment.segment_articles(articles)
-    with_claims = {c["article_id"] for c in claims}
-    for a in articles:
-        if a["id"] not in with_claims:
-            # Kept, but named: an article with no claim is usually a page the cleaner misread.
-            problems.append(ingest.Problem(a["path"], "no claim found in the article text (is it an article?)"))
-    tick("segment", len(claims), len(claims))
-
     model_key = embed.model_key(model, backend)  # vectors of two backends never mix in the cache
-    texts = embedding_inputs(articles, claims)
     encoded = 0
     started_at = store.now()  # the first sight of claims new to this database
     with store.build_lock(db_path), store.opened(db_path) as db:
+        claims = segment_cached(db, articles)
+        with_claims = {c["article_id"] for c in claims}
+        for a in articles:
+            if a["id"] not in with_claims:
+                # Kept, but named: an article with no claim is usually a page the cleaner misread.
+                problems.append(ingest.Problem(a["path"], "no claim found in the article text (is it an article?)"))
+        tick("segment", len(claims), len(claims))
+
+        texts = embedding_inputs(articles, claims)
         cache = store.load_embeddings(db, model_key, [embed.text_hash(t) for t in texts])
         todo = len({t for t in texts if embed.text_hash(t) not in cache})
         done = 0

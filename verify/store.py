@@ -129,6 +129,13 @@ def m006_review_history(db: sqlite_utils.Database) -> None:
     db["review_history"].create_index(["pair_key"])
 
 
+@migration
+def m007_segment_cache(db: sqlite_utils.Database) -> None:
+    # Each article's claims as the segmenter made them, keyed by all that segmentation reads
+    # (pipeline.segment_key): an unchanged article of a grown corpus is not segmented again.
+    db["segment_cache"].create({"key": str, "claims": str}, pk="key")
+
+
 BUSY_TIMEOUT_S = 30  # a writer waits this long for another's transaction (a build's is seconds)
 
 
@@ -253,6 +260,31 @@ def save_embeddings(db: sqlite_utils.Database, model: str, vectors: dict[str, np
         replace=True,
         batch_size=1000,
     )
+
+
+def load_segments(db: sqlite_utils.Database, keys: list[str]) -> dict[str, list[dict]]:
+    """Cached claim rows of the articles whose segment keys are in `keys`."""
+    found: dict[str, list[dict]] = {}
+    wanted = sorted(set(keys))
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        sql = f"select key, claims from segment_cache where key in ({','.join('?' * len(chunk))})"
+        for row in db.query(sql, chunk):
+            found[row["key"]] = json.loads(row["claims"])
+    return found
+
+
+def save_segments(db: sqlite_utils.Database, new: dict[str, list[dict]], keep: set[str]) -> None:
+    """Add `new` and drop what the build no longer uses (not in `keep`), in one short transaction of
+    its own: like the embeddings, a cache worth keeping even if the build dies before its corpus lands."""
+    with write_transaction(db):
+        stale = [row["key"] for row in db.query("select key from segment_cache") if row["key"] not in keep]
+        for i in range(0, len(stale), 500):
+            chunk = stale[i : i + 500]
+            db.execute(f"delete from segment_cache where key in ({','.join('?' * len(chunk))})", chunk)
+        if new:
+            db["segment_cache"].insert_all(({"key": k, "claims": json.dumps(v)} for k, v in new.items()),
+                                           replace=True, batch_size=500)
 
 
 def content_hash(text: str) -> str:
