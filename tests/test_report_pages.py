@@ -236,3 +236,16 @@ def test_search_on_a_page_filters_that_page(browser, paged):
         assert errors == []
     finally:
         context.close()
+
+
+def test_what_grows_with_the_corpus_is_capped_on_the_index(seed_build, tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "SOURCES_ON_INDEX", 2)
+    monkeypatch.setattr(report, "ORIGINS_ON_INDEX", 1)
+    out = tmp_path / "index.html"
+    report.write_report(seed_build["db"], out, **TINY)
+    html = out.read_text(encoding="utf-8")
+    sources = html[html.index('<section id="sources">'):]
+    assert sources.count("<tr data-origins=") == 2
+    assert "every article is on the article pages" in sources
+    origin_select = html[html.index('<select id="f-origin">'):]
+    assert origin_select[:origin_select.index("</select>")].count("<option") == 2  # "any" and one origin

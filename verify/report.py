@@ -1,8 +1,13 @@
-"""Report: the database -> one self-contained HTML file (Jinja2, autoescaped, no network).
+"""Report: the database -> self-contained HTML (Jinja2, autoescaped, no network).
 
+Up to SINGLE_FILE_CLAIMS claims the report is one file, index.html. A bigger corpus gets an
+index.html that opens at once (counts, sources per claim, the first conflict cards, the error rate,
+the sources table and a list of pages) and pages beside it in `pages-<random>/`: cluster cards,
+articles and the remaining conflicts, a few MB at most each, linked to by page and anchor.
 Everything a reader needs is in the HTML itself; the one inline script only adds filters and
-search. A Content-Security-Policy in the page forbids any fetch and any script but that one
-(pinned by its hash), so even text that slipped past escaping could not run or call out.
+search (on each page, for that page). A Content-Security-Policy in every page forbids any fetch
+and any script but that one (pinned by its hash), so even text that slipped past escaping could
+not run or call out.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ CLUSTERS_PER_PAGE = 500
 ARTICLES_PER_PAGE = 100
 CONFLICTS_ON_INDEX = 500   # conflict cards on index.html; the rest on conflicts-NNN.html
 PAGE_BUDGET = 2_000_000    # about this many characters of corpus text on one page at most
+SOURCES_ON_INDEX = 3000    # rows of the sources table on a paged index (the articles with most claims)
+ORIGINS_ON_INDEX = 2000    # origins in the index's filter and per-origin counts (those with most claims)
 
 
 def _environment() -> Environment:
@@ -218,7 +225,7 @@ def render(db, live: dict | None = None) -> str:
     context = report_context(db)
     return _environment().get_template("report.html").render(
         script=script, script_hash=script_hash(script), live=live, at=Links(), pages=None,
-        conflicts_here=context["conflicts"], **context)
+        conflicts_here=context["conflicts"], sources_rows=context["articles"], **context)
 
 
 class Links:
@@ -298,7 +305,7 @@ def render_pages(db, cluster_page_size: int = CLUSTERS_PER_PAGE, article_page_si
     context = report_context(db)
     if context["n_claims"] <= single_file_claims:
         html = env.get_template("report.html").render(at=Links(), pages=None, conflicts_here=context["conflicts"],
-                                                      **common, **context)
+                                                      sources_rows=context["articles"], **common, **context)
         return {INDEX: html}
 
     clusters = [k for status in context["grouped"] for k in context["grouped"][status]]
@@ -331,9 +338,15 @@ def render_pages(db, cluster_page_size: int = CLUSTERS_PER_PAGE, article_page_si
                  "summary": f"{len(items)} {kind}: {describe(kind, items)}" if kind != "conflicts" else describe(kind, items)}
                 for i, (name, items) in enumerate(zip(files[kind], books[kind][1]), start=1)]
 
+    # What grows with the corpus is capped on the index, so that it stays a couple of MB at any
+    # size: the sources table (every article is on its page anyway) and the origins listed.
+    position = {a["id"]: i for i, a in enumerate(context["articles"])}
+    sources_rows = sorted(context["articles"], key=lambda a: (-a["n_claims"], position[a["id"]]))[:SOURCES_ON_INDEX]
+    sources_rows.sort(key=lambda a: position[a["id"]])
     out = {INDEX: env.get_template("report.html").render(
         at=Links(place, INDEX), pages={kind: listing(kind, INDEX) for kind in books if files[kind]}, pages_folder=folder,
-        conflicts_here=conflicts[:conflicts_on_index], **common, **context)}
+        conflicts_here=conflicts[:conflicts_on_index], sources_rows=sources_rows, **common,
+        **{**context, "origins": context["origins"][:ORIGINS_ON_INDEX]})}
     template = env.get_template("page.html")
     for kind, (heading, pages) in books.items():
         for i, (name, items) in enumerate(zip(files[kind], pages)):
