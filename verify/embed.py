@@ -127,7 +127,6 @@ def load_model(name: str | None = None):
         raise RuntimeError(f"{location}: cannot load sentence-transformers model ({type(err).__name__}: {err})".splitlines()[0]) from None
 
 
-
 # --- ONNX Runtime backends --------------------------------------------------------------------
 
 
