@@ -201,6 +201,10 @@ def test_links_from_the_index_open_a_cluster_on_page_2_and_an_article_page_witho
         # Back to the overview, then to an article's page from the sources table.
         page.locator('header a[href="../index.html"]').click()
         page.wait_for_url(re.compile(r"/index\.html$"))
+        table = page.locator("#sources table")
+        expect(table).to_be_hidden()  # folded: a long table costs the index its quick load
+        page.locator("#sources summary").click()  # a <details>: opens without a script
+        expect(table).to_be_visible()
         row = page.locator('#sources a[href*="articles-"]').nth(2)
         anchor = row.get_attribute("href").split("#")[1]
         row.click()
@@ -249,3 +253,20 @@ def test_what_grows_with_the_corpus_is_capped_on_the_index(seed_build, tmp_path,
     assert "every article is on the article pages" in sources
     origin_select = html[html.index('<select id="f-origin">'):]
     assert origin_select[:origin_select.index("</select>")].count("<option") == 2  # "any" and one origin
+
+
+@browser_only
+def test_a_search_on_the_index_opens_the_folded_sources_table(browser, paged):
+    from playwright.sync_api import expect
+
+    context, page, errors, _ = _open(browser, paged["index"], js=True)
+    try:
+        title = paged["articles"][1]["title"]
+        page.fill("#q", title.lower())
+        page.press("#q", "Enter")
+        row = page.locator("#sources tr[data-origins]:not([data-hidden])").first
+        expect(row).to_be_visible()
+        expect(row).to_contain_text(title)
+        assert errors == []
+    finally:
+        context.close()

@@ -40,7 +40,7 @@
     var active = words.length || status || origin || kind || review;
     if (active) {
       // Open the groups so that matches inside them can be seen.
-      document.querySelectorAll("#clusters details, details.article:not([data-hidden])").forEach(function (d) { d.open = true; });
+      document.querySelectorAll("#clusters details, details.article:not([data-hidden]), #sources details").forEach(function (d) { d.open = true; });
     }
     shown.textContent = active ? n + " shown" : "";
   }
