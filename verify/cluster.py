@@ -284,6 +284,26 @@ def group_claims(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, k: i
 
     parent = list(range(n))
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
+    # Each group's summed vectors (dense and TF-IDF): the mean similarity of all pairs across
+    # two groups is the dot product of their sums over the product of their sizes, so a merge
+    # test costs one dot product, not |a| x |b| (a singleton's sum is its own row).
+    dense_sum: dict[int, np.ndarray] = {}
+    lexical_sum: dict[int, object] = {}
+
+    def sums(g: int):
+        if g not in dense_sum:
+            dense_sum[g] = vectors[g].astype(np.float64)
+            if sim.weight:
+                lexical_sum[g] = sim.lexical[g].astype(np.float64)
+        return dense_sum[g], lexical_sum.get(g)
+
+    def mean_similarity(a: int, b: int) -> float:
+        (da, la), (db, lb) = sums(a), sums(b)
+        size = len(members[a]) * len(members[b])
+        dense = float(da @ db) / size
+        if not sim.weight:
+            return dense
+        return (1 - sim.weight) * dense + sim.weight * float(la.multiply(lb).sum()) / size
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -295,11 +315,16 @@ def group_claims(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, k: i
         a, b = find(i), find(j)
         if a == b:
             continue
-        if sim.mean(members[a], members[b]) < mean_floor:
+        if mean_similarity(a, b) < mean_floor:
             continue
         if len(members[a]) < len(members[b]):
             a, b = b, a
         parent[b] = a
+        (da, la), (db, lb) = sums(a), sums(b)
+        dense_sum[a] = da + db
+        if sim.weight:
+            lexical_sum[a] = la + lb
+        dense_sum.pop(b), lexical_sum.pop(b, None)
         members[a].extend(members.pop(b))
     return sorted((sorted(m) for m in members.values()), key=lambda m: m[0])
 
