@@ -95,8 +95,13 @@ def _sentences(text: str) -> tuple[tuple[int, int], ...]:
 
 
 def sentence_context(text: str, start: int, end: int) -> tuple[str, str]:
-    """The sentence before and the one after [start, end) in the same paragraph."""
-    spans = _sentences(text)
+    """The sentence before and the one after [start, end) in the same paragraph (only that
+    paragraph is split into sentences: a conflict's context costs its paragraph, not its article)."""
+    p0 = text.rfind("\n\n", 0, start)
+    p0 = 0 if p0 < 0 else p0 + 2
+    p1 = text.find("\n\n", end)
+    p1 = len(text) if p1 < 0 else p1
+    spans = [(s + p0, e + p0) for s, e in _sentences(text[p0:p1])]
     before = [s for s in spans if s[1] <= start and "\n\n" not in text[s[1]:start]]
     after = [s for s in spans if s[0] >= end and "\n\n" not in text[end:s[0]]]
     return (text[slice(*before[-1])] if before else "", text[slice(*after[0])] if after else "")
