@@ -339,7 +339,7 @@ def render_pages(db, cluster_page_size: int = CLUSTERS_PER_PAGE, article_page_si
 
     def listing(kind: str, here: str) -> list[dict]:
         at = Links(place, here)
-        return [{"href": at.to(name), "title": f"{books[kind][0]}, page {i}",
+        return [{"href": at.to(name), "title": f"{books[kind][0]}, page {i}", "current": name == here,
                  "summary": f"{len(items)} {kind}: {describe(kind, items)}" if kind != "conflicts" else describe(kind, items)}
                 for i, (name, items) in enumerate(zip(files[kind], books[kind][1]), start=1)]
 
