@@ -3,6 +3,20 @@
 Each stage is a plain function of its own module; this module only runs them in order, holds
 the database's build lock, lands the new corpus in one transaction at the end (store.py says why)
 and counts what happened. The CLI and the benchmarks call `build`.
+
+A build over a database that holds an earlier build (the corpus grew, changed or shrank) reuses
+what is a pure function of unchanged input, so its result is the full build's of the same inputs:
+  * claims of an article whose segment key (id, text, dateline end, segmenter code) is unchanged
+    come from `segment_cache` (an added or changed file is segmented; a removed one's entry goes);
+  * vectors of texts already embedded come from `embeddings` (only new texts are encoded);
+  * the nearest-neighbour graph `<db>.faiss` (5,000+ distinct claim vectors) gets only the new
+    vectors. This is the one place where a grown corpus may differ from a build from scratch:
+    the search is approximate (recall@20 0.991 on 39k FNC-1 claims) and a graph grown over
+    several builds can return another neighbour in rare cases than one made at once; deleting
+    the file has it made anew. Below 5,000 the search is exact and results are identical.
+Clusters (with the TF-IDF fitted on the whole corpus) and conflicts are computed again over the
+whole corpus each build: they are not restricted to the neighbourhoods new claims touch.
+benchmarks/incremental.py measures what adding articles costs.
 """
 
 from __future__ import annotations
