@@ -119,7 +119,7 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
     `conflict_model_path`: the conflict scorer's JSON (default: the shipped models/conflict/
     model.json; without it the rules alone flag conflicts). `flag_threshold`: the score from
     which a pair is flagged (default: the scorer's own, chosen on the development stories).
-    `backend`: the embedding backend, torch or onnx (default: `embed.resolve_backend`)."""
+    `backend`: the embedding backend, torch, onnx (int8) or onnx-fp32 (default: `embed.resolve_backend`)."""
     started = time.perf_counter()
     tick = progress or (lambda stage, done, total: None)
 
