@@ -12,13 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
-
 from conftest import ROOT
+from test_browser import CHROMIUM, browser  # noqa: F401 (browser: the module-scoped Chromium fixture)
 from verify import pipeline
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 STORIES = ROOT.parent / "shared" / "stories"
 SCREENSHOTS = ROOT / "reports" / "screenshots"
 WIDE, PHONE = (1280, 900), (390, 844)
@@ -47,14 +44,6 @@ def story_report(tmp_path_factory):
     result = pipeline.build([folder / "articles.jsonl"], out / "story.db", out / "report")
     assert result.n_articles >= 20  # a story of the size this layout is for
     return {"name": folder.name, "report": result.report_path}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def open_page(browser, path: Path, size: tuple[int, int]):

@@ -15,25 +15,17 @@ import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from conftest import ROOT, SEEDS, open_store
 from serve_helpers import Server, copy_db
-from test_browser import CHROMIUM, CHROMIUM_ARGS, HOSTILE_TXT, NORMAL_TXT, Log, assert_quiet
+from test_browser import CHROMIUM, HOSTILE_TXT, NORMAL_TXT, Log, assert_quiet, browser  # noqa: F401 (browser: a fixture)
 from verify import pipeline, store
 
 SCREENSHOT = ROOT / "reports" / "screenshots" / "serve.png"
 TIMEOUT_MS = 10_000
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: install Debian's chromium")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
