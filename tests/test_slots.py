@@ -65,3 +65,20 @@ def test_scorer_file_matches_the_features_it_reads():
     assert scorer is not None, "models/conflict/model.json ships with the package"
     assert len(scorer.weights) == len(conflict_model.FEATURES) == len(scorer.mean)
     assert 0.0 < scorer.flag_threshold < 1.0
+
+
+def test_place_clashes_do_not_depend_on_the_hash_seed():
+    """Places are kept in sets; the compass check must read each place on its own, in a fixed
+    order, or "South Carolina" and "North ..." run together differently in each process."""
+    import subprocess
+    import sys
+
+    code = ("from verify import slots; "
+            "a = slots.extract('The balloon was shot down off the coast of South Carolina near Myrtle Beach over the Atlantic.'); "
+            "b = slots.extract('It was downed off the coast of North Carolina from Langley in Virginia over the Atlantic.'); "
+            "c = slots.compare(a, b); print(c.clash.get('place', 0), sorted(c.cues.get('place', ())))")
+    outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)}).stdout
+               for seed in range(6)}
+    assert len(outputs) == 1
+    assert outputs.pop().startswith("1 ")

@@ -554,7 +554,7 @@ def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarra
         target = target / (np.linalg.norm(target) or 1.0)
         blocked = {j for e in denier for j in mentions.get(e, [])}
         if blocked:
-            idx = np.fromiter(blocked, dtype=int)
+            idx = np.fromiter(sorted(blocked), dtype=int)  # sorted: set order varies with the hash seed
             sims = vectors[idx] @ target
             texts_taken: set[str] = set()
             for j in idx[np.argsort(-sims)]:  # the closest distinct texts: reprints don't crowd others out
@@ -563,7 +563,7 @@ def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarra
                     pool.add(int(j))
                 if len(texts_taken) >= 4 * MAX_DENIAL_TARGETS:
                     break
-        for j in pool:
+        for j in sorted(pool):
             if j == i:
                 continue
             sim = float(vectors[j] @ target)
@@ -670,7 +670,7 @@ def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray
         found = list(by_key.values())
 
     # One conflict per (claim, other side's cluster), and at most a few targets per denial.
-    found.sort(key=lambda r: -r["score"])
+    found.sort(key=lambda r: (-r["score"], r["pair_key"]))  # ties broken by content: the same flags every run
     cluster_of = {c["id"]: c.get("cluster_id") for c in claims}
     seen: set[tuple] = set()
     per_claim: dict[str, int] = {}

@@ -349,8 +349,12 @@ def compare(a: Slots, b: Slots, same_speaker: bool = False) -> Comparison:
             if pa == pb:
                 note("place", False, ta, tb)
     # "South Carolina" against "North Carolina": the same name with another compass word.
-    for ma in COMPASS_PLACE_RE.finditer(" ".join(places_a)):
-        for mb in COMPASS_PLACE_RE.finditer(" ".join(places_b)):
+    # Each place on its own, in a fixed order: joined in a set's order, "South Carolina" and
+    # "North ..." could run together differently from one run to the next.
+    compass_a = [m for p in sorted(places_a) for m in COMPASS_PLACE_RE.finditer(p)]
+    compass_b = [m for p in sorted(places_b) for m in COMPASS_PLACE_RE.finditer(p)]
+    for ma in compass_a:
+        for mb in compass_b:
             if ma.group("name") == mb.group("name") and ma.group("dir") != mb.group("dir"):
                 note("place", True, ma.group(0), mb.group(0))
     return out
