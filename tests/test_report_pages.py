@@ -153,19 +153,9 @@ def test_a_write_that_fails_leaves_the_previous_report_whole(seed_build, tmp_pat
 # ---------------------------------------------------------------------------
 # In Chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+from test_browser import CHROMIUM, browser  # noqa: E402,F401 (browser: the module-scoped Chromium fixture)
+
 browser_only = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 def _open(browser, path: Path, js: bool):
