@@ -174,6 +174,10 @@ def build(
                                                 "when each is the other's best match in the other's article."),
     nli_model: Optional[str] = NliOption,
     open_report: bool = typer.Option(False, "--open", help="Open the report in a web browser when one is available."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                                            help="A Dask scheduler (tcp://host:8786): the embedding and the "
+                                                 "neighbour search run on its workers, which need verify installed; "
+                                                 "the rest, and the database, stay here. Default: all in this process."),
 ):
     """Read articles, extract claims, cluster them, store everything and write the report."""
     paths = paths or [Path("seeds")]
@@ -198,11 +202,13 @@ def build(
             with Progress(console=err, transient=True) as progress_bar:
                 progress_bar.add_task("building", total=None)  # pulses while a stage runs
                 result = pipeline.build(paths, db, out_dir, model, threshold, on_progress, nli_model,
-                                        mutual_threshold=mutual_threshold, backend=backend and backend.value)
+                                        mutual_threshold=mutual_threshold, backend=backend and backend.value,
+                                        scheduler=scheduler)
         else:
             with stage_lines:
                 result = pipeline.build(paths, db, out_dir, model, threshold, on_progress, nli_model,
-                                        mutual_threshold=mutual_threshold, backend=backend and backend.value)
+                                        mutual_threshold=mutual_threshold, backend=backend and backend.value,
+                                        scheduler=scheduler)
     except pipeline.NothingToBuild as nothing:
         for problem in nothing.problems:
             err.print(f"verify: {problem}", markup=False, highlight=False)

@@ -108,9 +108,13 @@ class NeighbourIndex:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def prepare(self, vectors: np.ndarray, keys: list[str]) -> bool:
+    def prepare(self, vectors: np.ndarray, keys: list[str], runner=None) -> bool:
         """Add the vectors the graph lacks, save it, and search every claim. False (nothing done)
-        when the corpus is small enough for the exact search."""
+        when the corpus is small enough for the exact search.
+
+        `runner` (verify/workers.py): where the search runs, QUERY_BLOCK claims a task; on a Dask
+        cluster the graph is sent to each worker once. Each query's search is its own, so the
+        neighbours are the same wherever its block runs. The graph is grown and saved here."""
         import faiss
 
         self._n, self._sims, self._ids, self.n_added, self.rebuilt = -1, None, None, 0, False
@@ -136,7 +140,7 @@ class NeighbourIndex:
         uniq = list(first)
         query = np.ascontiguousarray(vectors[[first[k] for k in uniq]], dtype=np.float32)
         extra = min(stale, 32)  # room for vectors of texts no longer in the corpus
-        sims, ids = self.graph.search(query, SEARCH_K + 1 + extra)
+        sims, ids = search_blocks(self.graph, query, SEARCH_K + 1 + extra, runner)
         # Claims sharing an input share a vector: expand each distinct neighbour to its claims,
         # nearest first, the claim itself and its twins (similarity 1) before anything else.
         claims_of: dict[str, list[int]] = {}
@@ -178,6 +182,40 @@ class NeighbourIndex:
                 if j >= 0 and j != i and s >= min_similarity:
                     found[(min(i, int(j)), max(i, int(j)))] = float(s)
         return sorted(((s, i, j) for (i, j), s in found.items()), reverse=True)
+
+
+# Claims searched a task when the graph is searched through a runner (verify/workers.py).
+QUERY_BLOCK = 4096
+_worker_graph: dict = {}  # on a Dask worker: the graph last sent to it, read once ("source", "graph")
+
+
+def search_graph(query: np.ndarray, graph, k: int, ef_search: int) -> tuple[np.ndarray, np.ndarray]:
+    """(similarities, positions) of the k nearest graph vectors to each row of `query`.
+
+    `graph` is the faiss index itself, or on a Dask worker its bytes (`faiss.serialize_index`),
+    read once per worker process and kept while the same bytes come with the next block."""
+    if isinstance(graph, np.ndarray):
+        import faiss
+
+        if _worker_graph.get("source") is not graph:
+            _worker_graph.clear()
+            _worker_graph.update(source=graph, graph=faiss.deserialize_index(graph))
+        graph = _worker_graph["graph"]
+    graph.hnsw.efSearch = ef_search
+    return graph.search(query, k)
+
+
+def search_blocks(graph, query: np.ndarray, k: int, runner=None) -> tuple[np.ndarray, np.ndarray]:
+    """`graph.search(query, k)`, QUERY_BLOCK rows a task through `runner` (this process by default)."""
+    import faiss
+
+    from verify import workers
+
+    runner = runner or workers.Runner()
+    source = graph if runner.local else faiss.serialize_index(graph)
+    blocks = [query[start : start + QUERY_BLOCK] for start in range(0, len(query), QUERY_BLOCK)]
+    found = runner.map_blocks(search_graph, blocks, source, k, graph.hnsw.efSearch)
+    return np.vstack([s for s, _ in found]), np.vstack([i for _, i in found])
 
 
 def nearest_neighbour_edges(vectors: np.ndarray, k: int = NEIGHBOURS, min_similarity: float = DEFAULT_THRESHOLD,

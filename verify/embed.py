@@ -258,20 +258,15 @@ class OnnxEncoder:
     def __init__(self, model_name: str | None = None, backend: str = "onnx"):
         _offline()
         import onnxruntime
-        from tokenizers import Tokenizer
 
         folder = local_model_folder(model_name)
         _check_mean_pooling(folder)
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        # The file's own settings pad every text to 128 tokens and cut there; the model reads up
-        # to max_seq_length (256), as sentence-transformers does, and batches pad themselves.
-        self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(_max_seq_length(folder))
+        self.tokenizer = load_tokenizer(model_name)
         # int8 quantises each MatMul's input with one scale for the whole batch, so a text's
         # vector would depend on the texts beside it (cosine 0.99 between the two): one text a
         # run keeps every vector a function of its text alone, whatever the batch, the cache
         # or the order of a build. Without padding it costs little.
-        self.batch_size = 1 if backend == "onnx" else ONNX_BATCH_SIZE
+        self.batch_size = batch_size_of(backend)
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         self.session = onnxruntime.InferenceSession(str(onnx_model_file(model_name, backend)), options,
@@ -314,6 +309,20 @@ class OnnxEncoder:
 
 
 @lru_cache(maxsize=4)
+def load_tokenizer(model_name: str | None = None):
+    """The model's own tokenizer as the ONNX backends run it (no padding, cut at max_seq_length)."""
+    from tokenizers import Tokenizer
+
+    folder = local_model_folder(model_name)
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    # The file's own settings pad every text to 128 tokens and cut there; the model reads up
+    # to max_seq_length (256), as sentence-transformers does, and batches pad themselves.
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(_max_seq_length(folder))
+    return tokenizer
+
+
+@lru_cache(maxsize=4)
 def load_onnx(name: str | None = None, backend: str = "onnx") -> OnnxEncoder:
     try:
         return OnnxEncoder(name, backend)
@@ -326,11 +335,16 @@ def load_onnx(name: str | None = None, backend: str = "onnx") -> OnnxEncoder:
 # --- both backends ----------------------------------------------------------------------------
 
 
+def batch_size_of(backend: str) -> int:
+    """Texts a backend runs through the model at once (int8: one, see OnnxEncoder)."""
+    return {"torch": BATCH_SIZE, "onnx": 1}.get(backend, ONNX_BATCH_SIZE)
+
+
 def _encode_torch(texts: list[str], model_name: str | None, progress=None) -> np.ndarray:
     model = load_model(model_name)
     # Longest first over the whole list (sentence-transformers sorts only inside each call), cut
     # into calls of CHUNK texts for progress; the vectors are put back in input order.
-    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    order = length_order(texts, model_name, "torch")
     out = None
     for start in range(0, len(order), CHUNK):
         rows = order[start : start + CHUNK]
@@ -344,28 +358,83 @@ def _encode_torch(texts: list[str], model_name: str | None, progress=None) -> np
     return out
 
 
-def encode(texts: list[str], model_name: str | None = None, progress=None, backend: str | None = None) -> np.ndarray:
-    """Unit-length float32 vectors for `texts`, in order (no cache; a repeated text is encoded once)."""
+def length_order(texts: list[str], model_name: str | None, backend: str) -> list[int]:
+    """The order a backend encodes `texts` in: torch longest first by characters, the ONNX
+    backends fewest tokens first (both stable: equal lengths keep input order)."""
+    if backend == "torch":
+        return sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    counts = [len(e.ids) for e in load_tokenizer(model_name).encode_batch(texts)]
+    return np.argsort(counts, kind="stable").tolist()
+
+
+def encode_chunk(texts: list[str], model_name: str | None, backend: str, fingerprint: str | None = None) -> np.ndarray:
+    """Vectors of `texts`, given in `length_order`, in that order: one chunk of `encode`, run in
+    this process or on a Dask worker (which loads the model once: `load_onnx` and `load_model`
+    are cached per process, and read the model from its local folder, offline). Given the
+    client's `model_fingerprint`, a worker whose model differs refuses rather than mix vectors."""
+    if fingerprint is not None and model_fingerprint(model_name) != fingerprint:
+        import socket
+
+        raise RuntimeError(f"{socket.gethostname()}: this worker's {model_name or DEFAULT_MODEL} "
+                           f"({model_location(model_name)}) has other weights than the client's; install the same "
+                           f"verify and model on every worker")
+    if backend == "torch":
+        return _encode_torch(texts, model_name)
+    return load_onnx(model_name, backend).encode(texts)
+
+
+@lru_cache(maxsize=4)
+def model_fingerprint(model_name: str | None) -> str | None:
+    """A hash of the model's weights file when it is a local folder (None for a hub name)."""
+    folder = Path(model_location(model_name))
+    try:
+        weights = _weights_file(folder)
+    except RuntimeError:
+        return None
+    digest = hashlib.sha256()
+    with weights.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:24]
+
+
+def encode(texts: list[str], model_name: str | None = None, progress=None, backend: str | None = None,
+           runner=None) -> np.ndarray:
+    """Unit-length float32 vectors for `texts`, in order (no cache; a repeated text is encoded once).
+
+    The distinct texts are put in `length_order` and cut into chunks of CHUNK texts (a whole
+    number of batches), each encoded by `encode_chunk` through `runner` (verify/workers.py: here
+    by default, else on Dask workers). A chunk holds the very batches one call over all the texts
+    would make, so every text is encoded in the same company wherever its chunk runs: the vectors
+    are the same, bit for bit, on machines of the same kind (tests/test_distributed.py)."""
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
+    from verify import workers
+
+    runner = runner or workers.Runner()
     distinct = list(dict.fromkeys(texts))
     backend = resolve_backend(model_name, backend)
-    if backend == "torch":
-        vectors = _encode_torch(distinct, model_name, progress)
-    else:
-        vectors = load_onnx(model_name, backend).encode(distinct, progress)
+    order = length_order(distinct, model_name, backend)
+    size = max(CHUNK // batch_size_of(backend), 1) * batch_size_of(backend)
+    chunks = [[distinct[i] for i in order[start : start + size]] for start in range(0, len(order), size)]
+    fingerprint = None if runner.local else model_fingerprint(model_name)
+    parts = runner.map_blocks(encode_chunk, chunks, model_name, backend, fingerprint,
+                              progress=(lambda chunk: progress(len(chunk))) if progress else None)
+    vectors = np.zeros((len(distinct), parts[0].shape[1]), dtype=np.float32)
+    vectors[order] = np.vstack(parts)
     if len(distinct) == len(texts):
-        return vectors.astype(np.float32)
+        return vectors
     row = {t: i for i, t in enumerate(distinct)}
-    return vectors[[row[t] for t in texts]].astype(np.float32)
+    return vectors[[row[t] for t in texts]]
 
 
 def embed_texts(texts: list[str], model_name: str | None, cache: dict[str, np.ndarray], progress=None,
-                backend: str | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+                backend: str | None = None, runner=None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Vectors for `texts` in order, and the entries that were new (to be stored).
 
     Only texts whose hash is missing from `cache` are encoded, each distinct text once. `cache`
-    must hold vectors of the same `model_key(model_name, backend)`.
+    must hold vectors of the same `model_key(model_name, backend)`. `runner`: where the encoding
+    runs (see `encode`); the cache is read and written by the caller, here.
     """
     hashes = [text_hash(t) for t in texts]
     missing: dict[str, str] = {}
@@ -374,7 +443,7 @@ def embed_texts(texts: list[str], model_name: str | None, cache: dict[str, np.nd
             missing[h] = t
     new: dict[str, np.ndarray] = {}
     if missing:
-        vectors = encode(list(missing.values()), model_name, progress, backend)
+        vectors = encode(list(missing.values()), model_name, progress, backend, runner)
         new = dict(zip(missing.keys(), vectors))
     if not texts:
         return np.zeros((0, 0), dtype=np.float32), new

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 from verify import (cluster, conflict_model, conflicts, embed, ingest, names, pairmodel, provenance, report, segment,
-                    store)
+                    store, workers)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -112,14 +112,17 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
           model: str | None = None, threshold: float = cluster.DEFAULT_THRESHOLD,
           progress: Progress | None = None, nli_model: str | None = None,
           conflict_model_path: str | None = None, flag_threshold: float | None = None,
-          mutual_threshold: float = cluster.DEFAULT_MUTUAL_THRESHOLD, backend: str | None = None) -> BuildResult:
+          mutual_threshold: float = cluster.DEFAULT_MUTUAL_THRESHOLD, backend: str | None = None,
+          scheduler: str | None = None) -> BuildResult:
     """Build the corpus of `paths` into `db_path` (and a report into `out_dir`).
 
     `threshold` and `mutual_threshold`: see `cluster.group_claims`.
     `conflict_model_path`: the conflict scorer's JSON (default: the shipped models/conflict/
     model.json; without it the rules alone flag conflicts). `flag_threshold`: the score from
     which a pair is flagged (default: the scorer's own, chosen on the development stories).
-    `backend`: the embedding backend, torch, onnx (int8) or onnx-fp32 (default: `embed.resolve_backend`)."""
+    `backend`: the embedding backend, torch, onnx (int8) or onnx-fp32 (default: `embed.resolve_backend`).
+    `scheduler`: a Dask scheduler's address; the embedding and the neighbour search then run on
+    its workers (verify/workers.py), everything else and the database stay in this process."""
     started = time.perf_counter()
     tick = progress or (lambda stage, done, total: None)
 
@@ -132,7 +135,7 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
     model_key = embed.model_key(model, backend)  # vectors of two backends never mix in the cache
     encoded = 0
     started_at = store.now()  # the first sight of claims new to this database
-    with store.build_lock(db_path), store.opened(db_path) as db:
+    with workers.connect(scheduler) as runner, store.build_lock(db_path), store.opened(db_path) as db:
         claims = segment_cached(db, articles)
         with_claims = {c["article_id"] for c in claims}
         for a in articles:
@@ -151,7 +154,7 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
             done += n
             tick("embed", done, todo)
 
-        vectors, new = embed.embed_texts(texts, model, cache, on_batch, backend)
+        vectors, new = embed.embed_texts(texts, model, cache, on_batch, backend, runner)
         store.save_embeddings(db, model_key, new)
         encoded = len(new)
 
@@ -161,7 +164,7 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
         # vectors it lacks are added, every claim is searched once for both stages below.
         neighbours = cluster.NeighbourIndex(neighbour_index_path(db_path), model_key)
         if claims:
-            neighbours.prepare(vectors, [embed.text_hash(t) for t in texts])
+            neighbours.prepare(vectors, [embed.text_hash(t) for t in texts], runner)
         clusters = cluster.build_clusters(claims, vectors, by_id, threshold, mutual_threshold, denies,
                                           neighbours) if claims else []
         tick("cluster", len(clusters), len(clusters))
