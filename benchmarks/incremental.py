@@ -18,58 +18,10 @@ on a free 2-core machine); a smaller N measures a subset.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-BODIES = [SHARED / "datasets" / "fnc1-train" / "train_bodies.csv",
-          SHARED / "benchmarks" / "fnc1" / "competition_test_bodies.csv"]
-
-BUILD_CHILD = """
-import json, resource, sys, time
-t0 = time.perf_counter()
-from verify import pipeline
-stages, last = {}, [t0]
-def tick(stage, done, total):
-    if done == total:
-        now = time.perf_counter(); stages[stage] = round(now - last[0], 1); last[0] = now
-backend = sys.argv[1] or None
-result = pipeline.build(sys.argv[3:], sys.argv[2], None, backend=backend, progress=tick)
-print(json.dumps({"seconds": time.perf_counter() - t0, "claims": result.n_claims, "articles": result.n_articles,
-                  "encoded": result.n_encoded, "clusters": result.n_clusters, "conflicts": result.n_conflicts,
-                  "stages": stages, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-"""
-
-
-def bodies() -> list[dict]:
-    csv.field_size_limit(1 << 30)
-    rows = []
-    for path in BODIES:
-        if not path.exists():
-            sys.exit(f"{path}: not found (the FNC-1 data sits in ../shared)")
-        with path.open(encoding="utf-8") as f:
-            rows += [{"id": f"{path.stem}-{r['Body ID']}", "text": r["articleBody"]} for r in csv.DictReader(f)]
-    return rows
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    with path.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
-    return path
-
-
-def build(db: Path, paths: list[Path], backend: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", BUILD_CHILD, backend or "", str(db), *map(str, paths)],
-                          cwd=ROOT, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"build failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+from fnc1_corpus import body_rows, run_build, write_jsonl
 
 
 def main() -> None:
@@ -77,7 +29,7 @@ def main() -> None:
     parser.add_argument("--bodies", type=int, default=None, help="bodies in the full build (default: all but 101)")
     parser.add_argument("--backend", default="", help="embedding backend (default: the build's own)")
     args = parser.parse_args()
-    rows = bodies()
+    rows = body_rows()
     n = min(args.bodies or len(rows) - 101, len(rows) - 101)
     with tempfile.TemporaryDirectory(prefix="verify-incremental-") as tmp:
         work = Path(tmp)
@@ -88,7 +40,7 @@ def main() -> None:
         steps = [("full build", [base]), ("add 1 article", [base, one]), ("add 100 articles", [base, one, hundred])]
         results = []
         for name, paths in steps:
-            r = build(db, paths, args.backend)
+            r = run_build(db, paths, args.backend)
             results.append(r)
             share = f"{100 * r['seconds'] / results[0]['seconds']:5.1f} % of full" if results[1:] else ""
             print(f"{name:17s} {r['seconds']:7.1f} s {share:>15s}  {r['articles']} articles, {r['claims']} claims, "
