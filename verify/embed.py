@@ -288,8 +288,11 @@ class OnnxEncoder:
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
     def encode(self, texts: list[str], progress=None, batch_size: int | None = None) -> np.ndarray:
+        return self.encode_tokens(self.tokenizer.encode_batch(texts), progress, batch_size)
+
+    def encode_tokens(self, encodings: list, progress=None, batch_size: int | None = None) -> np.ndarray:
+        """`encode` of texts this encoder's tokenizer has already made into `encodings`."""
         batch_size = batch_size or self.batch_size
-        encodings = self.tokenizer.encode_batch(texts)
         # Sorted by token count: each batch pads to its own longest text, which is then close
         # to its shortest.
         order = np.argsort([len(e.ids) for e in encodings], kind="stable")
@@ -299,7 +302,7 @@ class OnnxEncoder:
             rows = order[start : start + batch_size]
             vectors = self.encode_batch([encodings[i] for i in rows])
             if out is None:
-                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+                out = np.zeros((len(encodings), vectors.shape[1]), dtype=np.float32)
             out[rows] = vectors
             unreported += len(rows)
             if progress and (unreported >= CHUNK or start + batch_size >= len(order)):
@@ -314,7 +317,10 @@ def load_tokenizer(model_name: str | None = None):
     from tokenizers import Tokenizer
 
     folder = local_model_folder(model_name)
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    try:
+        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    except Exception as err:
+        raise RuntimeError(f"{folder}: cannot read tokenizer.json ({type(err).__name__}: {err})".splitlines()[0]) from None
     # The file's own settings pad every text to 128 tokens and cut there; the model reads up
     # to max_seq_length (256), as sentence-transformers does, and batches pad themselves.
     tokenizer.no_padding()
@@ -358,19 +364,21 @@ def _encode_torch(texts: list[str], model_name: str | None, progress=None) -> np
     return out
 
 
-def length_order(texts: list[str], model_name: str | None, backend: str) -> list[int]:
+def length_order(texts: list[str], model_name: str | None, backend: str, encodings: list | None = None) -> list[int]:
     """The order a backend encodes `texts` in: torch longest first by characters, the ONNX
-    backends fewest tokens first (both stable: equal lengths keep input order)."""
+    backends fewest tokens first (both stable: equal lengths keep input order). `encodings`:
+    the texts' tokens, when already made."""
     if backend == "torch":
         return sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-    counts = [len(e.ids) for e in load_tokenizer(model_name).encode_batch(texts)]
-    return np.argsort(counts, kind="stable").tolist()
+    encodings = encodings or load_tokenizer(model_name).encode_batch(texts)
+    return np.argsort([len(e.ids) for e in encodings], kind="stable").tolist()
 
 
-def encode_chunk(texts: list[str], model_name: str | None, backend: str, fingerprint: str | None = None) -> np.ndarray:
-    """Vectors of `texts`, given in `length_order`, in that order: one chunk of `encode`, run in
-    this process or on a Dask worker (which loads the model once: `load_onnx` and `load_model`
-    are cached per process, and read the model from its local folder, offline). Given the
+def encode_chunk(chunk: list, model_name: str | None, backend: str, fingerprint: str | None = None) -> np.ndarray:
+    """Vectors of the texts of `chunk`, given in `length_order`, in that order: one chunk of
+    `encode`, run in this process or on a Dask worker (which loads the model once: `load_onnx`
+    and `load_model` are cached per process, and read the model from its local folder, offline).
+    In this process an ONNX chunk holds the texts' tokens, made once for the sorting. Given the
     client's `model_fingerprint`, a worker whose model differs refuses rather than mix vectors."""
     if fingerprint is not None and model_fingerprint(model_name) != fingerprint:
         import socket
@@ -379,8 +387,10 @@ def encode_chunk(texts: list[str], model_name: str | None, backend: str, fingerp
                            f"({model_location(model_name)}) has other weights than the client's; install the same "
                            f"verify and model on every worker")
     if backend == "torch":
-        return _encode_torch(texts, model_name)
-    return load_onnx(model_name, backend).encode(texts)
+        return _encode_torch(chunk, model_name)
+    if chunk and not isinstance(chunk[0], str):
+        return load_onnx(model_name, backend).encode_tokens(chunk)
+    return load_onnx(model_name, backend).encode(chunk)
 
 
 @lru_cache(maxsize=4)
@@ -414,9 +424,14 @@ def encode(texts: list[str], model_name: str | None = None, progress=None, backe
     runner = runner or workers.Runner()
     distinct = list(dict.fromkeys(texts))
     backend = resolve_backend(model_name, backend)
-    order = length_order(distinct, model_name, backend)
+    # Here an ONNX chunk carries the tokens made for the sorting; a worker gets texts (smaller
+    # to send) and makes the same tokens again.
+    items = distinct
+    if backend != "torch" and runner.local:
+        items = load_tokenizer(model_name).encode_batch(distinct)
+    order = length_order(distinct, model_name, backend, None if items is distinct else items)
     size = max(CHUNK // batch_size_of(backend), 1) * batch_size_of(backend)
-    chunks = [[distinct[i] for i in order[start : start + size]] for start in range(0, len(order), size)]
+    chunks = [[items[i] for i in order[start : start + size]] for start in range(0, len(order), size)]
     fingerprint = None if runner.local else model_fingerprint(model_name)
     parts = runner.map_blocks(encode_chunk, chunks, model_name, backend, fingerprint,
                               progress=(lambda chunk: progress(len(chunk))) if progress else None)
