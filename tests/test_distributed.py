@@ -93,6 +93,13 @@ def test_embed_texts_on_workers_encodes_only_what_the_cache_lacks(on_workers, se
     assert new and set(new) == {embed.text_hash(t) for t in texts[20:]} - set(cache)
 
 
+def test_a_worker_with_other_weights_refuses(on_workers):
+    from verify import embed
+
+    with pytest.raises(RuntimeError, match="has other weights than the client's"):
+        on_workers.map_blocks(embed.encode_chunk, [["Markets fell."]], None, embed.DEFAULT_BACKEND, "0" * 24)
+
+
 def clustered_vectors(n: int, dim: int = 384, seed: int = 0) -> np.ndarray:
     """Unit vectors around n // 10 centres, so that neighbours mean something."""
     rng = np.random.default_rng(seed)
