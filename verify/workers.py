@@ -74,7 +74,7 @@ class Runner:
         except RuntimeError:  # the stage's own error, raised on a worker (a model it cannot load)
             raise
         except (OSError, TimeoutError) as err:
-            raise RuntimeError(f"lost the Dask scheduler at {self.address} ({_reason(err)})") from None
+            raise RuntimeError(f"the Dask cluster at {self.address} failed during {fn.__name__} ({_reason(err)})") from None
         except Exception as err:
             if type(err).__name__ == "KilledWorker":  # a worker died (out of memory?) on the same task, twice
                 raise RuntimeError(f"Dask workers of {self.address} died running {fn.__name__} ({_reason(err)}); "
