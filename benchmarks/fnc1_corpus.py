@@ -5,7 +5,8 @@ benchmarks (incremental.py, scale.py, report_load.py).
   reworded_copies()  more articles made from them: reworded wire copies, the near-duplicates
                      a real news corpus is full of (see its docstring);
   run_build()        `pipeline.build` in a fresh process: seconds, per-stage seconds, claims,
-                     texts encoded and peak RSS (ru_maxrss) of that process;
+                     texts encoded, peak RSS (ru_maxrss) of that process and its value at
+                     each stage's end (`peak_mb_after`: the stage where it jumps set the peak);
   run_child()        any other measuring child (code given as a string), its last stdout line
                      read as JSON.
 """
@@ -32,16 +33,18 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 from verify import pipeline
 stages, last = {"import": round(time.perf_counter() - t0, 1)}, [time.perf_counter()]
+peak = lambda: round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+rss = {"import": peak()}  # the peak so far at each stage's end: the stage where it jumps set it
 def tick(stage, done, total):
     if done == total:
-        now = time.perf_counter(); stages[stage] = round(now - last[0], 1); last[0] = now
+        now = time.perf_counter(); stages[stage] = round(now - last[0], 1); last[0] = now; rss[stage] = peak()
 backend, db, out_dir = sys.argv[1] or None, sys.argv[2], sys.argv[3] or None
 result = pipeline.build(sys.argv[4:], db, out_dir, backend=backend, progress=tick)
 # what follows the last stage: the corpus transaction (and the report when out_dir is given)
 stages["store" if out_dir is None else "store+report"] = round(time.perf_counter() - last[0], 1)
 print(json.dumps({"seconds": time.perf_counter() - t0, "claims": result.n_claims, "articles": result.n_articles,
                   "encoded": result.n_encoded, "clusters": result.n_clusters, "conflicts": result.n_conflicts,
-                  "stages": stages, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "stages": stages, "peak_mb_after": rss, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 

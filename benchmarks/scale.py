@@ -135,7 +135,8 @@ def copy_db(db: Path, folder: Path) -> Path:
 def build_line(name: str, r: dict) -> str:
     return (f"{name}: {r['seconds']:.1f} s, {r['articles']} articles, {r['claims']} claims, "
             f"{r['claims'] / r['seconds']:.1f} claims/s, {r['encoded']} encoded, {r['clusters']} clusters, "
-            f"{r['conflicts']} conflicts, peak RSS {r['rss_mb']:.0f} MiB\n    stages s: {r['stages']}")
+            f"{r['conflicts']} conflicts, peak RSS {r['rss_mb']:.0f} MiB\n    stages s: {r['stages']}"
+            + (f"\n    peak RSS MiB at each stage's end: {r['peak_mb_after']}" if "peak_mb_after" in r else ""))
 
 
 def verdict(ok: bool) -> str:
