@@ -186,20 +186,24 @@ class NeighbourIndex:
 
 # Claims searched a task when the graph is searched through a runner (verify/workers.py).
 QUERY_BLOCK = 4096
-_worker_graph: dict = {}  # on a Dask worker: the graph last sent to it, read once ("source", "graph")
+_worker_graph: dict = {}  # on a Dask worker: the graph last sent to it, read once ("source": a weakref to its bytes, "graph")
 
 
 def search_graph(query: np.ndarray, graph, k: int, ef_search: int) -> tuple[np.ndarray, np.ndarray]:
     """(similarities, positions) of the k nearest graph vectors to each row of `query`.
 
     `graph` is the faiss index itself, or on a Dask worker its bytes (`faiss.serialize_index`),
-    read once per worker process and kept while the same bytes come with the next block."""
+    read once per worker process and kept while the same bytes come with the next block (Dask
+    keeps them for the build; held here by a weak reference, they go when it lets them go)."""
     if isinstance(graph, np.ndarray):
+        import weakref
+
         import faiss
 
-        if _worker_graph.get("source") is not graph:
+        source = _worker_graph.get("source")
+        if source is None or source() is not graph:
             _worker_graph.clear()
-            _worker_graph.update(source=graph, graph=faiss.deserialize_index(graph))
+            _worker_graph.update(source=weakref.ref(graph), graph=faiss.deserialize_index(graph))
         graph = _worker_graph["graph"]
     graph.hnsw.efSearch = ef_search
     return graph.search(query, k)
