@@ -466,3 +466,51 @@ def test_a_verbatim_reprint_changes_no_conflict_and_corroborates_nothing(tmp_pat
     corroborated = {k["id"] for k in store.clusters(db) if k["corroboration"] == "corroborated"}
     seed_corroborated = {k["label"] for k in store.clusters(seed_db) if k["corroboration"] == "corroborated"}
     assert {k["label"] for k in store.clusters(db) if k["id"] in corroborated} == seed_corroborated
+
+
+# ---------------------------------------------------------------------------
+# What the scorer may flag
+# ---------------------------------------------------------------------------
+
+
+def _pair_inputs(a: str, b: str, similarity: float = 0.7):
+    from verify import conflict_model, slots
+
+    an_a, an_b = analyse(a), analyse(b)
+    return conflict_model.PairInputs(an_a, an_b, slots.extract(a), slots.extract(b), similarity, 0.2,
+                                     relate(an_a, an_b, similarity))
+
+
+def test_two_parties_each_denying_are_not_explained_as_a_conflict():
+    """A denial answers an assertion; two denials (of two parties' roles) give no reason to flag,
+    and the scorer never flags a pair it cannot explain."""
+    from verify import conflict_model
+
+    p = _pair_inputs("Britain denied that its navy was involved in the blasts.",
+                     "The Kremlin rejected claims that Russia was behind the blasts as stupid.")
+    kind, _, _ = conflict_model.explain(p, conflict_model.features(p)[1], 0.9)
+    assert kind == "contradiction"
+    q = _pair_inputs("Britain denied that its navy was involved in the blasts.",
+                     "Russia said British navy specialists carried out the blasts.")
+    assert conflict_model.explain(q, conflict_model.features(q)[1], 0.9)[0] == "denial"
+
+
+def test_two_clashes_inside_one_loose_cluster_are_both_kept():
+    """One conflict per pair of clusters, but a cluster holding several accounts may hold
+    several clashes: each claim there keeps its own."""
+    import numpy as np
+
+    from verify import embed
+
+    texts = ["The jet crashed on 23 August near Tver, officials said.",
+             "The jet crashed on 25 August near Tver, officials said.",
+             "The jet carried 10 people when it crashed near Tver.",
+             "The jet carried 13 people when it crashed near Tver."]
+    articles = [{"id": f"a{i}", "outlet": f"Outlet {i}", "origin": None, "text": t, "published": "2023-08-26"}
+                for i, t in enumerate(texts)]
+    claims = [{"id": f"c{i}", "article_id": f"a{i}", "text": t, "start": 0, "end": len(t), "speaker": None,
+               "cluster_id": "k-one"} for i, t in enumerate(texts)]
+    vectors, _ = embed.embed_texts(texts, None, {})
+    rows = conflicts.find_conflicts(articles, claims, np.asarray(vectors), lambda a: a["outlet"])
+    pairs = {frozenset((r["claim_a"], r["claim_b"])) for r in rows}
+    assert frozenset(("c0", "c1")) in pairs and frozenset(("c2", "c3")) in pairs

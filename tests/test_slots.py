@@ -44,9 +44,37 @@ def test_same_event_values_clash(a, b):
     ("At least 3,549 deaths were reported in Turkey.", "At least 1,602 deaths were reported in Syria."),
     # Two parties speaking on two days.
     ("Austin said on Tuesday the states were concerned.", "North Korea on Monday called the command a tool."),
+    # One side's only date is also on the other side, which tells a later step too.
+    ("The balloon entered U.S. airspace on Jan. 28.",
+     "The balloon entered U.S. airspace on Jan. 28 and did not cross open water until Feb. 4."),
+    # Figures of two events of a sequence: the second quake against the first one.
+    ("A 7.8-magnitude quake struck before dawn.", "A second quake of magnitude 7.5 struck in the afternoon."),
+    ("The first blast was recorded at 2:03 a.m., the second at 7:04 p.m.",
+     "The first blast was recorded at 2 am, and the second at 19:00."),
+    # An early report against a later count.
+    ("Initial reports claimed 10 deaths in the city.", "Officials reported 86 deaths in the city."),
+    # A numeral of a name is not a count: Nord Stream 1 against Nord Stream 2.
+    ("Leaks were found in the Nord Stream 1 pipeline.", "Leaks were found in the Nord Stream 2 pipeline."),
+    # A bound written after the figure.
+    ("Only quakes of magnitude 6 or larger count here.", "The quake had a magnitude of 7.8."),
 ])
 def test_compatible_values_do_not_clash(a, b):
     assert not clash(a, b)
+
+
+def test_each_side_holding_a_figure_the_other_lacks_clashes():
+    a = "The balloon entered U.S. airspace on Jan. 28 and was shot down on Feb. 4."
+    b = "The balloon entered U.S. airspace on Jan. 28 and was shot down on Feb. 5."
+    assert clash(a, b) == {"date": 1}
+
+
+def test_a_clash_said_in_the_same_words_has_a_large_frame_overlap():
+    same = slots.compare(slots.extract("The jet crashed on 23 August near Tver."),
+                         slots.extract("The jet crashed on August 25 in the Tver region."))
+    other = slots.compare(slots.extract("The balloon was first identified on Jan. 28 near Alaska."),
+                          slots.extract("It was shot down on Feb. 4 off South Carolina."))
+    assert same.clash == other.clash == {"date": 1}
+    assert same.clash_frame > 0.25 > other.clash_frame
 
 
 def test_one_party_speaking_on_two_days_clashes():

@@ -33,7 +33,7 @@ SLOT_TYPES = ("date", "time", "number", "direction", "place")
 FEATURES = (
     ["similarity", "word_overlap", "rules_conflict", "rules_corroborate"]
     + [f"rule_{k}" for k in KINDS]
-    + [f"clash_{t}" for t in SLOT_TYPES] + [f"agree_{t}" for t in SLOT_TYPES]
+    + [f"clash_{t}" for t in SLOT_TYPES] + [f"agree_{t}" for t in SLOT_TYPES] + ["clash_frame"]
     + ["negation_one_side", "denial_one_side", "denial_both", "hedged", "answers_denial", "about_denier",
        "parties_differ", "same_speaker_party", "nli_contradiction", "nli_entailment", "nli_present"]
 )
@@ -63,6 +63,7 @@ def features(p: PairInputs) -> tuple[list[float], slot_module.Comparison]:
     f = [p.similarity, p.word_overlap, float(rel.relation == "conflicts"), float(rel.relation == "corroborates")]
     f += [float(rel.relation == "conflicts" and rel.kind == k) for k in KINDS]
     f += [min(cmp.clash.get(t, 0), 3) for t in SLOT_TYPES] + [min(cmp.agree.get(t, 0), 3) for t in SLOT_TYPES]
+    f += [cmp.clash_frame]
     f += [
         float(bool(p.a.negation) != bool(p.b.negation)),
         float(bool(p.a.denial) != bool(p.b.denial)),
@@ -129,11 +130,13 @@ def explain(p: PairInputs, cmp: slot_module.Comparison, probability: float) -> t
         if t in cmp.cues:
             x, y = cmp.cues[t]
             return SLOT_KIND[t], f"{t}: “{x}” against “{y}” (conflict score {probability:.2f})", {"a": [x], "b": [y]}
-    if p.a.denial or p.b.denial:
+    # A denial answers an assertion: two parties each denying something do not clash by that.
+    both_deny = bool(p.a.denial) and bool(p.b.denial)
+    if (p.a.denial or p.b.denial) and not both_deny:
         side = p.a if p.a.denial else p.b
         cues = {"a": p.a.denial[:3], "b": p.b.denial[:3]}
         return "denial", f"one side rejects what the other asserts ({', '.join(side.denial[:3])}; conflict score {probability:.2f})", cues
-    if bool(p.a.negation) != bool(p.b.negation):
+    if bool(p.a.negation) != bool(p.b.negation) and not both_deny:
         side = p.a if p.a.negation else p.b
         return "negation", f"one side negates the other ({', '.join(side.negation[:3])}; conflict score {probability:.2f})", \
             {"a": p.a.negation[:3], "b": p.b.negation[:3]}

@@ -657,6 +657,9 @@ def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray
     analyses = cand.analyses
     index = {c["id"]: i for i, c in enumerate(claims)}
     found = _rule_conflicts(claims, cand, judge)
+    # A denial's targets the rules found (what it answers, or an accusation of the denier) come
+    # before the ones only the scorer adds, within the few a denial may have.
+    rule_denials = {row["pair_key"] for row in found if row["kind"] == "denial"}
     if scorer is not None:
         # The rules' conflicts stand (each names its cue); the scorer adds the pairs it rates at
         # least the threshold, and where both flag a pair the rules' explanation is kept.
@@ -670,7 +673,8 @@ def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray
         found = list(by_key.values())
 
     # One conflict per (claim, other side's cluster), and at most a few targets per denial.
-    found.sort(key=lambda r: (-r["score"], r["pair_key"]))  # ties broken by content: the same flags every run
+    # Ties broken by content: the same flags every run.
+    found.sort(key=lambda r: (r["pair_key"] not in rule_denials, -r["score"], r["pair_key"]))
     cluster_of = {c["id"]: c.get("cluster_id") for c in claims}
     seen: set[tuple] = set()
     per_claim: dict[str, int] = {}
@@ -679,6 +683,10 @@ def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray
         ka = (row["claim_a"], cluster_of[row["claim_b"]])
         kb = (row["claim_b"], cluster_of[row["claim_a"]])
         pair = tuple(sorted((cluster_of[row["claim_a"]] or row["claim_a"], cluster_of[row["claim_b"]] or row["claim_b"])))
+        if pair[0] == pair[1]:
+            # Both claims in one cluster (a loose cluster holding two accounts): one conflict per
+            # claim there, not one for the whole cluster, which would hide every other clash in it.
+            pair = (row["claim_a"], row["claim_b"])
         # Verbatim reprints give the same two texts twice: one conflict per pair of texts.
         if ka in seen or kb in seen or pair in seen or row["pair_key"] in seen:
             continue

@@ -68,6 +68,10 @@ _AT_MOST = {"up to", "fewer than", "less than", "under", "nearly", "almost"}
 # Words too common around numbers to tell two measures apart.
 _ROLE_STOP = {"about", "around", "least", "than", "some", "said", "says", "according", "reported", "were", "was",
               "people", "more", "nearly", "almost", "approximately", "roughly", "estimated", "least", "total"}
+# A capitalised word (not the sentence's first) right before a bare numeral: "Nord Stream 1".
+_NAME_BEFORE = re.compile(r"(?<=[\w,;:)] )[A-Z][\w-]*\s+$")
+# "magnitude 6 or larger", "10 or more people": a bound written after the figure.
+_BOUND_AFTER = re.compile(r"\s+or\s+(more|larger|greater|higher|above|less|fewer|smaller|lower|below)\b", re.IGNORECASE)
 _MAGNITUDE_BEFORE = re.compile(r"(?:\bmagnitude(?:\s+of)?|\bM|\bmeasuring|\bRichter(?:\s+scale)?(?:\s+of)?)\s*$", re.IGNORECASE)
 _NOUN_STOP = {"the", "a", "an", "and", "or", "of", "in", "on", "at", "to", "for", "by", "with", "from", "as", "was", "were",
               "is", "are", "has", "have", "had", "that", "this", "its", "their", "his", "her", "after", "before", "since",
@@ -82,7 +86,8 @@ PLACE_RE = re.compile(r"\b(?:in|to|at|near|off|from|over)\s+(?:the\s+)?(?:(?:coa
 
 
 _SPEECH = (r"said|says|told|tells|announced|stated|denied|denies|added|called|calls|insisted|confirmed|warned|"
-           r"reported|accused|rejected|dismissed|claimed|tweeted|wrote|declared|statement|remarks|briefing")
+           r"reported|accused|rejected|dismissed|claimed|tweeted|wrote|declared|statement|remarks|briefing|"
+           r"expressed|voiced|urged|vowed|pledged|reiterated|condemned|critici[sz]ed|praised")
 _SPEECH_BEFORE = re.compile(r"\b(?:" + _SPEECH + r")\s+(?:on\s+|late\s+|early\s+|last\s+|this\s+)?$", re.IGNORECASE)
 _SPEECH_AFTER = re.compile(r"^(?:\s+(?:morning|afternoon|evening|night))?,?\s+(?:(?:also|again|publicly)\s+)?(?:" + _SPEECH + r")\b", re.IGNORECASE)
 
@@ -108,6 +113,9 @@ class Slots:
     # Dates of a speech act ("said on Tuesday", "North Korea on Monday called"): when someone
     # spoke, not when the event happened; two speakers speaking on two days do not clash.
     speech_dates: frozenset = frozenset()
+    # The words around each date, time or figure (by its text): what it is the date or figure of.
+    frames: dict = field(default_factory=dict)
+    orders: dict = field(default_factory=dict)  # by text: the event's rank in a sequence (`_event_order`)
 
 
 def _number(token: str) -> float | None:
@@ -138,11 +146,54 @@ def resolve_weekday(weekday: str, published: str | None) -> tuple | None:
     return (d.year, d.month, d.day)
 
 
+_FRAME_WORD = re.compile(r"[a-z]{3,}")
+_FRAME_SKIP = (_NOUN_STOP | _ROLE_STOP | set(_WEEKDAYS) | {m for m in _MONTHS}
+               | {"said", "says", "told", "according", "reported", "local", "time", "gmt", "utc", "am", "pm", "near", "all"})
+
+
+def _frame(text: str, start: int, end: int) -> frozenset:
+    """The content words of the clause around text[start:end], cut to five letters so that
+    "crashed" and "crash" meet: "the jet crashed on 23 August" -> {"jet", "crash"}."""
+    before = re.split(r"[,;:()\u201c\u201d\"]", text[max(0, start - 70):start])[-1]
+    after = re.split(r"[,;:()\u201c\u201d\".]", text[end:end + 50])[0]
+    words = _FRAME_WORD.findall(before.lower())[-5:] + _FRAME_WORD.findall(after.lower())[:4]
+    return frozenset(w[:5] for w in words if w not in _FRAME_SKIP)
+
+
+# Words that place an event in a sequence: a figure of "the second quake" or "a fresh blast" is
+# not a figure of the first one.
+_EVENT_ORDER = {"first": 1, "initial": -1, "initially": -1, "earlier": -1, "preliminary": -1, "second": 2, "another": 2, "fresh": 2, "later": 2,
+                "subsequent": 2, "followed": 2, "next": 2, "third": 3, "fourth": 4}
+_ORDER_WORD = re.compile(r"\b(" + "|".join(_EVENT_ORDER) + r")\b", re.IGNORECASE)
+
+
+def _event_order(text: str, start: int, end: int) -> int:
+    """The sequence word nearest before the figure in its clause (or right after it), as a rank;
+    0 when there is none."""
+    before = re.split(r"[,;:()]|\band\b|\bwhile\b", text[max(0, start - 90):start])[-1]
+    after = re.split(r"[,;:().]", text[end:end + 40])[0]
+    found = _ORDER_WORD.findall(before) or _ORDER_WORD.findall(after)
+    return _EVENT_ORDER[found[-1].lower()] if found else 0
+
+
+def other_events(x: int, y: int) -> bool:
+    """Two figures said of different events of a sequence: "first" against "second", a later
+    one ("second", "another", "fresh") against one not placed in the sequence, or an early
+    report ("initially", "preliminary": rank -1) against a figure not so marked."""
+    return x != y and (bool(x and y) or max(x, y) >= 2 or min(x, y) < 0)
+
+
+def frame_overlap(x: frozenset, y: frozenset) -> float:
+    """Jaccard overlap of two frames; 0 when either is empty."""
+    return len(x & y) / len(x | y) if x and y else 0.0
+
+
 @lru_cache(maxsize=65536)
 def _extract(text: str) -> tuple:
-    dates, weekdays, speech = [], [], set()
+    dates, weekdays, speech, frames, orders = [], [], set(), {}, {}
     for m in DATE_RE.finditer(text):
         g = m.groupdict()
+        frames.setdefault(m.group(0), _frame(text, *m.span()))
         if _SPEECH_BEFORE.search(text[max(0, m.start() - 30):m.start()]) or _SPEECH_AFTER.match(text[m.end():m.end() + 40]):
             speech.add(m.group(0))
         if g["wd"]:
@@ -157,6 +208,8 @@ def _extract(text: str) -> tuple:
         dates.append((m.group(0), (year, month, day if day and day <= 31 else None)))
     times = []
     for m in TIME_RE.finditer(text):
+        frames.setdefault(m.group(0), _frame(text, *m.span()))
+        orders.setdefault(m.group(0), _event_order(text, *m.span()))
         if m.group("h24"):
             times.append((m.group(0), int(m.group("h24")) * 60 + int(m.group("m24"))))
             continue
@@ -171,6 +224,9 @@ def _extract(text: str) -> tuple:
         value = _number(m.group("num"))
         if value is None:
             continue
+        if m.group("num")[0].isdigit() and not m.group("hedge") and _NAME_BEFORE.search(text[max(0, m.start("num") - 30):m.start("num")]) \
+                and not _MAGNITUDE_BEFORE.search(text[max(0, m.start("num") - 25):m.start("num")]):
+            continue  # "Nord Stream 2", "Flight 17", "Article 5": a numeral of a name, not a count
         # A round figure ("4,000", "300") is a rounding of whatever exact count lies near it.
         round_figure = value >= 100 and value % 100 == 0
         if m.group("scale"):
@@ -198,6 +254,8 @@ def _extract(text: str) -> tuple:
         approximate = bool(m.group("hedge")) or round_figure or bool(m.group("scale"))
         hedge = (m.group("hedge") or "").lower().strip()
         bound = "min" if hedge in _AT_LEAST else "max" if hedge in _AT_MOST else ""
+        if tail := _BOUND_AFTER.match(text[m.end("unit") if m.group("unit") else m.end("num"):][:25]):
+            bound = "min" if tail.group(1).lower() in ("more", "larger", "greater", "higher", "above") else "max"
         before = text[max(0, m.start() - 60):m.start()]
         after = text[m.end():m.end() + 60]
         near = re.findall(r"[a-z]+", before.split(",")[-1].lower())[-3:] + re.findall(r"[a-z]+", after.split(",")[0].lower())[:3]
@@ -205,10 +263,13 @@ def _extract(text: str) -> tuple:
                          and w not in _UNITS and _singular(w) not in _UNITS and w not in ("kilometres", "kilometers", "metres", "meters"))
         scope = frozenset(p.group("place") for p in PLACE_RE.finditer(before[-40:] + " " + after[:50]))
         numbers.append(Number(value, measure, approximate, m.group(0).strip(), bound, role, scope))
+        frames.setdefault(m.group(0).strip(), _frame(text, m.start("num"), m.end()))
+        orders.setdefault(m.group(0).strip(), _event_order(text, m.start("num"), m.end("num")))
     places = [(m.group("place"), m.group("place")) for m in PLACE_RE.finditer(text)
               if m.group("place").split()[0].lower() not in _MONTHS and m.group("place").lower() not in _WEEKDAYS]
     directions = [(m.group(0), m.group("dir").lower().replace("-", ""), m.group("ref")) for m in DIRECTION_RE.finditer(text)]
-    return tuple(dates), tuple(weekdays), tuple(times), tuple(numbers), tuple(places), tuple(directions), frozenset(speech)
+    return (tuple(dates), tuple(weekdays), tuple(times), tuple(numbers), tuple(places), tuple(directions),
+            frozenset(speech), frames, orders)
 
 
 def reference_dates(articles: list[dict]) -> dict[str, str | None]:
@@ -245,7 +306,7 @@ def reference_dates(articles: list[dict]) -> dict[str, str | None]:
 def extract(text: str, published: str | None = None) -> Slots:
     """The slots of one claim; `published` (ISO date of its article) resolves weekdays and
     fills in the year of a day and month."""
-    dates, weekdays, times, numbers, places, directions, speech = _extract(text)
+    dates, weekdays, times, numbers, places, directions, speech, frames, orders = _extract(text)
     year = int(published[:4]) if published and published[:4].isdigit() else None
     month_now = int(published[5:7]) if published and published[5:7].isdigit() else 12
     # "in June" in an article of August 2024 is June 2024; "in December" then is December 2023.
@@ -255,7 +316,7 @@ def extract(text: str, published: str | None = None) -> Slots:
             resolved.append((t, date))
         else:
             resolved.append((t, ("weekday", wd.lower(), None)))
-    return Slots(resolved, list(times), list(numbers), list(places), list(directions), speech)
+    return Slots(resolved, list(times), list(numbers), list(places), list(directions), speech, frames, orders)
 
 
 def _dates_differ(a: tuple, b: tuple) -> bool | None:
@@ -313,10 +374,19 @@ class Comparison:
     agree: dict = field(default_factory=dict)
     clash: dict = field(default_factory=dict)
     cues: dict = field(default_factory=dict)  # type -> (text in a, text in b)
+    # The largest frame overlap of a clashing pair: 1.0 when both figures are said of the same
+    # thing in the same words ("crashed on 23 August" / "crashed on 25 August"), near 0 when a
+    # date of one event meets a date of another.
+    clash_frame: float = 0.0
 
 
 def compare(a: Slots, b: Slots, same_speaker: bool = False) -> Comparison:
-    """`same_speaker`: the two claims come from one party, so the days they spoke can clash."""
+    """`same_speaker`: the two claims come from one party, so the days they spoke can clash.
+
+    A value clashes only when neither side's value is matched on the other side: "entered on
+    Jan 28" does not clash with "entered on Jan 28 and reached the sea on Feb 4" (the first
+    side's only date is there), nor "a 7.8 quake" with "the 7.8 quake was followed by a 7.5
+    one". Two accounts of one fact clash when each holds a figure the other lacks."""
     out = Comparison()
 
     def note(kind: str, differ: bool, ta: str, tb: str) -> None:
@@ -324,20 +394,35 @@ def compare(a: Slots, b: Slots, same_speaker: bool = False) -> Comparison:
         bucket[kind] = bucket.get(kind, 0) + 1
         if differ:
             out.cues.setdefault(kind, (ta, tb))
+            overlap = frame_overlap(a.frames.get(ta, frozenset()), b.frames.get(tb, frozenset()))
+            out.clash_frame = max(out.clash_frame, overlap)
 
-    for ta, da in a.dates:
-        for tb, db in b.dates:
-            if not same_speaker and (ta in a.speech_dates or tb in b.speech_dates):
-                continue
+    def note_all(kind: str, comparisons: list[tuple[int, int, bool, str, str]]) -> None:
+        """`comparisons`: (index in a, index in b, differ, text in a, text in b) of comparable values."""
+        matched_a = {ia for ia, _, differ, _, _ in comparisons if not differ}
+        matched_b = {ib for _, ib, differ, _, _ in comparisons if not differ}
+        for ia, ib, differ, ta, tb in comparisons:
+            if differ and (ia in matched_a or ib in matched_b):
+                continue  # one side's value is also on the other side: an extra figure, not another one
+            if differ and other_events(a.orders.get(ta, 0), b.orders.get(tb, 0)):
+                continue  # the magnitude of the second quake against the first one's
+            note(kind, differ, ta, tb)
+
+    dates = []
+    for ia, (ta, da) in enumerate(a.dates):
+        for ib, (tb, db) in enumerate(b.dates):
+            if ta in a.speech_dates or tb in b.speech_dates:
+                # The days two parties spoke never clash; one party's two days clash only when
+                # told of one statement ("in a statement on Sunday" / "in a statement Monday").
+                if not same_speaker or not frame_overlap(a.frames.get(ta, frozenset()), b.frames.get(tb, frozenset())):
+                    continue
             if (d := _dates_differ(da, db)) is not None:
-                note("date", d, ta, tb)
-    for ta, ma in a.times:
-        for tb, mb in b.times:
-            note("time", abs(ma - mb) > 15, ta, tb)
-    for x in a.numbers:
-        for y in b.numbers:
-            if same_measure(x, y):
-                note("number", _numbers_differ(x, y), x.text, y.text)
+                dates.append((ia, ib, d, ta, tb))
+    note_all("date", dates)
+    note_all("time", [(ia, ib, abs(ma - mb) > 15, ta, tb)
+                      for ia, (ta, ma) in enumerate(a.times) for ib, (tb, mb) in enumerate(b.times)])
+    note_all("number", [(ia, ib, _numbers_differ(x, y), x.text, y.text)
+                        for ia, x in enumerate(a.numbers) for ib, y in enumerate(b.numbers) if same_measure(x, y)])
     for ta, da, ra in a.directions:
         for tb, db, rb in b.directions:
             if ra == rb:

@@ -55,22 +55,26 @@ def story_rows(folder: Path, nli=None) -> dict:
 
     sides = [(g["id"], holders(g["a"]), holders(g["b"])) for g in key["conflicts"]]
     traps = [(t["id"], holders([t["a"]]), holders([t["b"]])) for t in key["agree_traps"]]
-    X, y, gold, trap = [], [], [], []
+    X, y, gold, trap, flaggable = [], [], [], [], []
     for (i, j, _), p in zip(cand.pairs, inputs):
-        X.append(conflict_model.features(p)[0])
+        row, cmp = conflict_model.features(p)
+        X.append(row)
+        # The build never flags a pair nothing in the texts explains (conflicts._scored_conflicts).
+        flaggable.append(conflict_model.explain(p, cmp, 0.0)[0] != "contradiction" or p.nli is not None)
         hit = next((gid for gid, a, b in sides if (i in a and j in b) or (i in b and j in a)), None)
         y.append(int(hit is not None))
         gold.append(hit)
         trap.append(next((tid for tid, a, b in traps if (i in a and j in b) or (i in b and j in a)), None))
     return {"name": folder.name, "X": np.asarray(X, dtype=float), "y": np.asarray(y), "gold": gold, "trap": trap,
-            "n_gold": len(key["conflicts"])}
+            "n_gold": len(key["conflicts"]), "flaggable": np.asarray(flaggable, dtype=bool)}
 
 
 def fit(stories: list[dict], c: float):
     from sklearn.linear_model import LogisticRegression
 
-    X = np.vstack([s["X"] for s in stories])
-    y = np.concatenate([s["y"] for s in stories])
+    # Fitted on the pairs the build could flag: the others never reach the threshold.
+    X = np.vstack([s["X"][s["flaggable"]] for s in stories])
+    y = np.concatenate([s["y"][s["flaggable"]] for s in stories])
     mean, scale = X.mean(axis=0), X.std(axis=0)
     scale[scale == 0] = 1.0
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000).fit((X - mean) / scale, y)
@@ -78,7 +82,7 @@ def fit(stories: list[dict], c: float):
 
 
 def figures(story: dict, probs: np.ndarray, threshold: float) -> dict:
-    flagged = probs >= threshold
+    flagged = (probs >= threshold) & story["flaggable"]
     found = {g for g, f in zip(story["gold"], flagged) if f and g}
     return {"found": len(found), "gold": story["n_gold"], "flagged": int(flagged.sum()),
             "gold_pairs": int((flagged & (story["y"] == 1)).sum()),
