@@ -55,11 +55,17 @@ def test_same_event_values_clash(a, b):
     ("Initial reports claimed 10 deaths in the city.", "Officials reported 86 deaths in the city."),
     # A numeral of a name is not a count: Nord Stream 1 against Nord Stream 2.
     ("Leaks were found in the Nord Stream 1 pipeline.", "Leaks were found in the Nord Stream 2 pipeline."),
+    # The same bearing told roughly.
+    ("The jet crashed north of Moscow.", "The jet crashed northwest of Moscow."),
     # A bound written after the figure.
     ("Only quakes of magnitude 6 or larger count here.", "The quake had a magnitude of 7.8."),
 ])
 def test_compatible_values_do_not_clash(a, b):
     assert not clash(a, b)
+
+
+def test_compass_bearings_a_quarter_turn_apart_clash():
+    assert clash("The jet crashed northwest of Moscow.", "The jet crashed north-east of Moscow.") == {"direction": 1}
 
 
 def test_each_side_holding_a_figure_the_other_lacks_clashes():

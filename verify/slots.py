@@ -183,6 +183,17 @@ def other_events(x: int, y: int) -> bool:
     return x != y and (bool(x and y) or max(x, y) >= 2 or min(x, y) < 0)
 
 
+_BEARING = {"north": 0, "northeast": 45, "east": 90, "southeast": 135, "south": 180, "southwest": 225,
+            "west": 270, "northwest": 315}
+
+
+def directions_differ(x: str, y: str) -> bool:
+    """Two compass words a quarter turn or more apart: "northwest" against "northeast" clash,
+    "north" against "northwest" is the same bearing told roughly."""
+    turn = abs(_BEARING[x] - _BEARING[y]) % 360
+    return min(turn, 360 - turn) >= 90
+
+
 def frame_overlap(x: frozenset, y: frozenset) -> float:
     """Jaccard overlap of two frames; 0 when either is empty."""
     return len(x & y) / len(x | y) if x and y else 0.0
@@ -426,7 +437,7 @@ def compare(a: Slots, b: Slots, same_speaker: bool = False) -> Comparison:
     for ta, da, ra in a.directions:
         for tb, db, rb in b.directions:
             if ra == rb:
-                note("direction", da != db, ta, tb)
+                note("direction", directions_differ(da, db), ta, tb)
     places_a = {p for _, p in a.places}
     places_b = {p for _, p in b.places}
     for ta, pa in a.places:
