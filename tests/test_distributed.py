@@ -183,6 +183,20 @@ def test_seeds_build_through_the_hnsw_graph_on_workers(dask_cluster, blocks_run,
     assert corpus(tmp_path / "there.db") == corpus(tmp_path / "here.db")
 
 
+def test_cli_build_with_scheduler(dask_cluster, blocks_run, make_file, tmp_path):
+    from typer.testing import CliRunner
+
+    from conftest import GOOD_ARTICLE
+    from verify.cli import app
+
+    article = make_file("rates.txt", GOOD_ARTICLE)
+    result = CliRunner().invoke(app, ["build", str(article), "--db", str(tmp_path / "v.db"), "--out", str(tmp_path / "out"),
+                                      "--scheduler", dask_cluster.scheduler_address])
+    assert result.exit_code == 0, result.output
+    assert "1 articles, 3 claims" in result.stdout
+    assert blocks_run == [("encode_chunk", True)]  # 3 claims: the exact search, here
+
+
 def test_unreachable_scheduler_is_one_line_and_leaves_the_database(seeds_in_process, monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
