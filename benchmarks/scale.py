@@ -40,6 +40,7 @@ It ends with the issue's targets, PASS or FAIL beside each, and writes everythin
 A quick check of the whole: `--bodies 200 --size-100k 5000 --backends plain,onnx-fp32 --limit 500`.
 `--limit N` encodes only N of the 39k texts (every k-th: the same length mix) in the encode part.
 `--skip build` measures the encode part alone (texts segmented here, not by a build).
+`--from-json PATH` prints the targets of a run's JSON again, also of a run that was stopped.
 """
 
 from __future__ import annotations
@@ -143,6 +144,45 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
+def targets(out: dict) -> list[tuple[str, str, bool]]:
+    """(target, measured, met) for each of the issue's targets that `out` (the JSON) has figures for."""
+    checks = []
+    r39 = out.get("build_39k")
+    if r39 and "build_ratio_39k" in out:
+        checks.append(("39k: build ≤ 1.0× (model load + plain torch encode)",
+                       f"{out['build_ratio_39k']:.2f}×", out["build_ratio_39k"] <= TARGETS["build_ratio_39k"]))
+    if r39:
+        checks.append(("39k: peak RSS ≤ 1.5 GiB", f"{r39['rss_mb'] / GiB:.2f} GiB", r39["rss_mb"] <= TARGETS["rss_39k_mib"]))
+    if r39 and "build_100k" in out:
+        r100 = out["build_100k"]
+        cps39, cps100 = r39["claims"] / r39["seconds"], r100["claims"] / r100["seconds"]
+        checks.append(("100k: claims/s within 20 % of the 39k figure",
+                       f"{cps100:.1f} vs {cps39:.1f} claims/s ({100 * (cps100 / cps39 - 1):+.0f} %)",
+                       cps100 / cps39 >= TARGETS["cps_100k_share"]))
+        checks.append(("100k: peak RSS ≤ 2 GiB", f"{r100['rss_mb'] / GiB:.2f} GiB", r100["rss_mb"] <= TARGETS["rss_100k_mib"]))
+    for name, label, target in (("add_1", "adding 1 article to 39k ≤ 5 % of its full build", "add1_share"),
+                                ("add_100", "adding 100 articles to 39k ≤ 15 %", "add100_share")):
+        if name in out:
+            r = out[name]
+            checks.append((label, f"{r['seconds']:.1f} s = {100 * r['share']:.1f} %", r["share"] <= TARGETS[target]))
+    if "report_39k" in out:
+        rep = out["report_39k"]
+        fcp = rep.get("browser", {}).get("fcp")
+        if "browser" in rep:
+            checks.append(("39k report: first page paints in < 1 s in Chromium", f"FCP {fcp or float('nan'):.0f} ms",
+                           fcp is not None and fcp < TARGETS["fcp_ms"]))
+        checks.append(("39k report: no file over 10 MB", f"largest {rep['largest_bytes'] / 1e6:.2f} MB of {rep['files']} files",
+                       rep["largest_bytes"] <= TARGETS["largest_file_bytes"]))
+    return checks
+
+
+def print_targets(checks: list[tuple[str, str, bool]]) -> None:
+    if checks:
+        print("\ntargets (issue 10):")
+        for t, m, ok in checks:
+            print(f"  {verdict(ok)}  {t}: {m}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bodies", type=int, default=0, help="FNC-1 bodies in the 39k corpus (default: all 2,587)")
@@ -153,7 +193,11 @@ def main() -> None:
     parser.add_argument("--backend", default="", help="the builds' embedding backend (default: the build's own)")
     parser.add_argument("--json", type=Path, help="write the figures as JSON to this file too")
     parser.add_argument("--work", type=Path, help="keep corpora, databases and the report here (default: a temp dir)")
+    parser.add_argument("--from-json", type=Path, help="only print the targets of a run's JSON (an interrupted run's too)")
     args = parser.parse_args()
+    if args.from_json:
+        print_targets(targets(json.loads(args.from_json.read_text())))
+        return
     skip = set(filter(None, args.skip.split(",")))
     backends = [b for b in args.backends.split(",") if b] if "encode" not in skip else []
     sys.path.insert(0, str(ROOT))
@@ -272,36 +316,9 @@ def main() -> None:
             tmp.cleanup()
 
     # the issue's targets
-    checks = []
-    if r39:
-        checks.append(("39k: build ≤ 1.0× (model load + plain torch encode)",
-                       f"{out['build_ratio_39k']:.2f}×", out["build_ratio_39k"] <= TARGETS["build_ratio_39k"]))
-        checks.append(("39k: peak RSS ≤ 1.5 GiB", f"{r39['rss_mb'] / GiB:.2f} GiB", r39["rss_mb"] <= TARGETS["rss_39k_mib"]))
-    if "build_100k" in out:
-        r100 = out["build_100k"]
-        cps39, cps100 = r39["claims"] / r39["seconds"], r100["claims"] / r100["seconds"]
-        out["cps_100k_share"] = cps100 / cps39
-        checks.append(("100k: claims/s within 20 % of the 39k figure",
-                       f"{cps100:.1f} vs {cps39:.1f} claims/s ({100 * (cps100 / cps39 - 1):+.0f} %)",
-                       out["cps_100k_share"] >= TARGETS["cps_100k_share"]))
-        checks.append(("100k: peak RSS ≤ 2 GiB", f"{r100['rss_mb'] / GiB:.2f} GiB", r100["rss_mb"] <= TARGETS["rss_100k_mib"]))
-    for name, label, target in (("add_1", "adding 1 article to 39k ≤ 5 % of its full build", "add1_share"),
-                                ("add_100", "adding 100 articles to 39k ≤ 15 %", "add100_share")):
-        if name in out:
-            r = out[name]
-            checks.append((label, f"{r['seconds']:.1f} s = {100 * r['share']:.1f} %", r["share"] <= TARGETS[target]))
-    if "report_39k" in out:
-        rep = out["report_39k"]
-        fcp = rep["browser"]["fcp"]
-        checks.append(("39k report: first page paints in < 1 s in Chromium", f"FCP {fcp or float('nan'):.0f} ms",
-                       fcp is not None and fcp < TARGETS["fcp_ms"]))
-        checks.append(("39k report: no file over 10 MB", f"largest {rep['largest_bytes'] / 1e6:.2f} MB of {rep['files']} files",
-                       rep["largest_bytes"] <= TARGETS["largest_file_bytes"]))
+    checks = targets(out)
     out["targets"] = [{"target": t, "measured": m, "pass": ok} for t, m, ok in checks]
-    if checks:
-        say("\ntargets (issue 10):")
-        for t, m, ok in checks:
-            say(f"  {verdict(ok)}  {t}: {m}")
+    print_targets(checks)
     save()
     say(f"benchmark wall time {time.perf_counter() - started:.0f}s")
 
