@@ -2,10 +2,11 @@
 
 The features are what the rest of verify already computes: embedding similarities between the
 statement and each sentence, the conflict rules' cues (denials, hedges, negations, and
-`conflicts.relate` on the closest sentences) and word overlap. A gradient-boosted classifier
-over them is trained on the FNC-1 training split (news headline/body pairs), chosen on its dev
-split, and shipped in models/stance/ with its data note, licence, evaluation and retrain command
-(`python models/stance/train.py`). Without the model file, `check.stance` falls back to rules.
+`conflicts.relate` on the closest sentences), word overlap, and refuting / hedging words. A
+gradient-boosted classifier over them is trained on the FNC-1 training split (news
+headline/body pairs), chosen on a body-disjoint fifth of it, and shipped in models/stance/ with
+its data note, licence, evaluation and retrain command (`python models/stance/train.py`).
+Without the model file, `check.stance` falls back to rules.
 """
 
 from __future__ import annotations
@@ -32,6 +33,18 @@ _STOP = set(
 )
 RELATION_ORDER = ("corroborates", "conflicts", "related", "unrelated")
 TOP = 5
+# Words that refute or report at a distance (FNC-1 baselines use such lists); counted as tokens.
+REFUTE_WORDS = set(
+    "fake fraud hoax false deny denies denied denial not despite nope doubt doubts bogus debunk debunked debunks "
+    "pranks prank retract retracts retracted falsely untrue misleading rumor rumour rumors rumours never no isn't wasn't "
+    "didn't doesn't don't aren't weren't hasn't haven't won't refute refutes refuted dismiss dismissed dismisses "
+    "satire satirical fabricated".split()
+)
+HEDGE_WORDS = set(
+    "reportedly allegedly alleged claims claim claimed according sources source report reports reported rumored "
+    "unconfirmed may might could appears appear apparently purportedly purported possibly suggests suggest "
+    "believed thought speculation speculate".split()
+)
 
 
 def _content_words(text: str) -> set[str]:
@@ -65,12 +78,14 @@ def features(statement: str, sentences: list[str], sentence_vectors: np.ndarray,
     relation_hits = dict.fromkeys(RELATION_ORDER, 0.0)
     kind_hits = dict.fromkeys(conflicts.KINDS, 0.0)
     best_overlap = 0.0
+    top_relations: list[str] = []
     for rank, i in enumerate(order):
         sentence = sentences[int(i)]
         an = conflicts.analyse(sentence)
         weight = float(max(sims[i], 0.0))
         cue_sum += weight * np.array(_counts(an))
         rel = conflicts.relate(head, an, float(sims[i]))
+        top_relations.append(rel.relation)
         relation_hits[rel.relation] = max(relation_hits[rel.relation], weight)
         if rel.kind in kind_hits:
             kind_hits[rel.kind] = max(kind_hits[rel.kind], weight)
@@ -88,7 +103,55 @@ def features(statement: str, sentences: list[str], sentence_vectors: np.ndarray,
     f += [c / per for c in _counts(whole)]
     body_words = _content_words(body)
     f += [len(head_words & body_words) / max(len(head_words), 1), best_overlap]
+    f += _more(statement, sentences, sentence_vectors, statement_vector, sims, order, head, head_words, body, body_words, top_relations)
     return np.asarray(f, dtype=np.float32)
+
+
+def _tokens(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _more(statement, sentences, sentence_vectors, statement_vector, sims, order, head, head_words, body, body_words,
+          top_relations) -> list[float]:
+    """Similarity profile, overlap variants, refuting/hedging words near the best sentences, and
+    the rules' relation on the two closest sentences."""
+    n = len(sentences)
+    if n == 0:
+        return [0.0] * 33
+    srt = np.sort(sims)[::-1]
+    top = lambda k: float(srt[k]) if n > k else 0.0
+    mean_vec = sentence_vectors.mean(0)
+    norm = float(np.linalg.norm(mean_vec))
+    f = [top(1), top(2), float(srt[0] - top(1)), float(sims.std()), float(sims[:3].max()),
+         float(order[0] / max(n - 1, 1)), float(mean_vec @ statement_vector / norm) if norm > 0 else 0.0]
+    head_tokens = _tokens(statement)
+    body_tokens = _tokens(body)
+    first = _content_words(sentences[0])
+    words = [_content_words(s) for s in sentences]
+    top3_words = set().union(*(words[int(i)] for i in order[:3]))
+    head_bigrams = set(zip(head_tokens, head_tokens[1:]))
+    body_bigrams = set(zip(body_tokens, body_tokens[1:]))
+    cover = np.array([len(head_words & w) / len(head_words) if head_words else 0.0 for w in words])
+    per_head = max(len(head_words), 1)
+    f += [len(head_words & first) / per_head, len(head_words & body_words) / max(len(head_words | body_words), 1),
+          len(head_bigrams & body_bigrams) / max(len(head_bigrams), 1), len(head_words & top3_words) / per_head,
+          float(len(head_words & body_words)), float(np.mean(cover >= 0.5)), float(cover.max())]
+    count = lambda lexicon, tokens: sum(1 for t in tokens if t in lexicon)
+    top3 = [_tokens(sentences[int(i)]) for i in order[:3]]
+    weights = [max(float(sims[int(i)]), 0.0) for i in order[:3]]
+    first3 = [t for s in sentences[:3] for t in _tokens(s)]
+    f += [count(REFUTE_WORDS, head_tokens), count(HEDGE_WORDS, head_tokens),
+          count(REFUTE_WORDS, body_tokens) / n, count(HEDGE_WORDS, body_tokens) / n,
+          sum(w * count(REFUTE_WORDS, t) for w, t in zip(weights, top3)),
+          sum(w * count(HEDGE_WORDS, t) for w, t in zip(weights, top3)),
+          count(REFUTE_WORDS, first3), count(HEDGE_WORDS, first3)]
+    for k in range(2):
+        one_hot = [0.0] * len(RELATION_ORDER)
+        if k < len(top_relations):
+            one_hot[RELATION_ORDER.index(top_relations[k])] = 1.0
+        f += one_hot
+    f += [float(len(head_tokens)), float("?" in sentences[int(order[0])]), body.count('"') / n]
+    return f
 
 
 @lru_cache(maxsize=2)
