@@ -267,13 +267,20 @@ class Similarity:
         self.vectors, self.lexical = vectors, lexical
         self.weight = weight if lexical is not None else 0.0
 
+    PAIR_BLOCK = 16384  # pairs a pass: the gathered rows of all edges at once grew with N x k x dims
+
     def pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """Similarity of each (rows[n], cols[n]), in one vectorised pass (sparse rows are slow one by one)."""
-        dense = np.einsum("ij,ij->i", self.vectors[rows], self.vectors[cols]).astype(np.float64)
-        if not self.weight or len(rows) == 0:
-            return dense
-        lexical = np.asarray(self.lexical[rows].multiply(self.lexical[cols]).sum(axis=1)).ravel()
-        return (1 - self.weight) * dense + self.weight * lexical
+        """Similarity of each (rows[n], cols[n]), vectorised block by block (sparse rows are slow
+        one by one; gathering every pair's two vectors at once took 0.7 GB at 11k claims)."""
+        out = np.empty(len(rows), dtype=np.float64)
+        for start in range(0, len(rows), self.PAIR_BLOCK):
+            r, c = rows[start:start + self.PAIR_BLOCK], cols[start:start + self.PAIR_BLOCK]
+            dense = np.einsum("ij,ij->i", self.vectors[r], self.vectors[c]).astype(np.float64)
+            if self.weight:
+                lexical = np.asarray(self.lexical[r].multiply(self.lexical[c]).sum(axis=1)).ravel()
+                dense = (1 - self.weight) * dense + self.weight * lexical
+            out[start:start + len(r)] = dense
+        return out
 
     def mean(self, a: list[int], b: list[int]) -> float:
         dense = float((self.vectors[a] @ self.vectors[b].T).mean())
