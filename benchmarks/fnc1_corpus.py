@@ -42,9 +42,18 @@ backend, db, out_dir = sys.argv[1] or None, sys.argv[2], sys.argv[3] or None
 result = pipeline.build(sys.argv[4:], db, out_dir, backend=backend, progress=tick)
 # what follows the last stage: the corpus transaction (and the report when out_dir is given)
 stages["store" if out_dir is None else "store+report"] = round(time.perf_counter() - last[0], 1)
+try:  # what an incremental build computed again (verify/incremental.py)
+    from verify.incremental import LAST
+    redone = {"analysed": LAST.get("analyses", {}).get("computed"),
+              "pairs": f"{LAST.get('conflicts', {}).get('scored')}/{LAST.get('conflicts', {}).get('pairs')}",
+              "components": f"{LAST.get('clusters', {}).get('regrouped')}/{LAST.get('clusters', {}).get('components')}",
+              "tfidf_refit": LAST.get("clusters", {}).get("refit")}
+except ImportError:
+    redone = None
 print(json.dumps({"seconds": time.perf_counter() - t0, "claims": result.n_claims, "articles": result.n_articles,
                   "encoded": result.n_encoded, "clusters": result.n_clusters, "conflicts": result.n_conflicts,
-                  "stages": stages, "peak_mb_after": rss, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "stages": stages, "peak_mb_after": rss, "redone": redone,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 

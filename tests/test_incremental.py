@@ -9,7 +9,7 @@ import pytest
 from verify import cluster
 from verify.cluster import NeighbourIndex, nearest_neighbour_edges
 
-from conftest import SEEDS
+from conftest import DONGA, SEEDS, YONHAP
 
 
 def grouped(n_groups: int, per_group: int, dims: int = 32, seed: int = 0, spread: float = 0.05):
@@ -190,6 +190,10 @@ def snapshot(db_path) -> dict:
             "claims": q("select id, article_id, position, text, speaker, cluster_id from claims"),
             "clusters": q("select id, status, size, n_articles, n_origins, sources from clusters"),
             "conflicts": q("select pair_key, kind, score from conflicts"),
+            # Every column, and the full-text index, as the delta write leaves them.
+            "rows": {table: q(f"select * from {table}") for table in ("articles", "claims", "clusters", "conflicts")},
+            "fts": q("select claims.id from claims join claims_fts on claims_fts.rowid = claims.rowid "
+                     "where claims_fts match 'korea OR bank OR rate'"),
         }
     finally:
         db.conn.close()
@@ -236,10 +240,21 @@ def test_a_grown_changed_and_shrunk_corpus_builds_as_a_full_build_does(tmp_path,
     # Grown: two new articles, one of them about what the seeds report.
     extra = make_file("bank.txt", GOOD_ARTICLE, folder="extra").parent
     make_jsonl("herald.jsonl", [REPRINT_ROW], folder="extra")
+    from verify import incremental
+
+    before = incremental.LAST["conflicts"]["similarity"]
     segment_calls.clear()
     pipeline.build([SEEDS, extra], db_path)
     assert len(segment_calls) == 2  # only the new articles
     grown = snapshot(db_path)
+    # Only candidate pairs with a new claim (or a new similarity: a denial's targets are the
+    # closest few, new claims can push one out) were compared; the others' verdicts came from the cache.
+    stats = incremental.LAST["conflicts"]
+    new_claims = {c[0] for c in grown["claims"]} - {c[0] for c in snapshot(seed_build["db"])["claims"]}
+    assert 0 < stats["scored"] < stats["pairs"] / 3
+    for a, b in stats["scored_pairs"]:
+        assert a in new_claims or b in new_claims or before.get((a, b)) != stats["similarity"][(a, b)]
+    assert incremental.LAST["analyses"]["computed"] == len(new_claims)
     pipeline.build([SEEDS, extra], tmp_path / "fresh.db")
     assert grown == snapshot(tmp_path / "fresh.db")
     # The new article joined what the seeds report: a cluster holds claims of both.
@@ -283,3 +298,174 @@ def test_a_new_segmenter_segments_everything_again(tmp_path, monkeypatch, segmen
     pipeline.build([SEEDS], db_path)
     assert len(segment_calls) == len(first["articles"])
     assert snapshot(db_path) == first
+
+
+# ---------------------------------------------------------------------------
+# Incremental builds: only what changed is clustered and compared again
+# (verify/incremental.py), with the full computation's result.
+# ---------------------------------------------------------------------------
+
+WORDS = ("harbour ferry tariff glacier senate orchard reactor lantern convoy drought vaccine quarry "
+         "pipeline bridge satellite tunnel election turbine refinery border").split()
+
+
+def synthetic_claims(n_groups: int, per_group: int, seed: int, prefix: str):
+    """Claims of tight groups (vectors and words alike within a group), one article per member
+    index: (claims, vectors, vector keys, articles by id)."""
+    vectors, keys, group = grouped(n_groups, per_group, dims=32, seed=seed, spread=0.12)
+    claims = []
+    for n, (key, g) in enumerate(zip(keys, group)):
+        words = [WORDS[(g * 3 + x) % len(WORDS)] for x in range(3)] + [f"w{seed}x{n}"]
+        claims.append({"id": f"{prefix}{n}", "article_id": f"{prefix}-a{n % per_group}", "text": " ".join(words),
+                       "speaker": None, "position": n})
+    articles = {c["article_id"]: {"id": c["article_id"], "origin": c["article_id"]} for c in claims}
+    return claims, vectors, keys, articles
+
+
+def full_grouping(claims, vectors, vocabulary, idf, threshold, mutual_threshold):
+    """cluster's own average linkage over the whole graph, with the given TF-IDF: the reference."""
+    from verify import incremental
+
+    lexical = incremental.lexical_transform(vocabulary, idf, [c["text"] for c in claims])
+    sim = cluster.Similarity(vectors, lexical)
+    edges, mean_floor = cluster.linkage_edges(vectors, sim, threshold, cluster.NEIGHBOURS,
+                                              [c["article_id"] for c in claims], mutual_threshold)
+    groups = cluster.average_linkage(len(claims), edges, vectors, sim, mean_floor)
+    return {frozenset(claims[i]["id"] for i in g) for g in groups}
+
+
+def groups_of(claims):
+    by: dict[str, set] = {}
+    for c in claims:
+        by.setdefault(c["cluster_id"], set()).add(c["id"])
+    return {frozenset(g) for g in by.values()}
+
+
+def test_clusters_of_a_grown_and_shrunk_graph_are_the_whole_graphs(tmp_path, monkeypatch):
+    """Only the components a change touches are grouped again, and the groups are those of the
+    average linkage over the whole graph with the same word weights (the last fit's)."""
+    import json
+
+    from verify import incremental, store
+
+    monkeypatch.setattr(incremental, "REFIT_SHARE", 0.5)
+    threshold, mutual = 0.8, 0.6
+    base, vb, kb, ab = synthetic_claims(40, 4, seed=11, prefix="a")
+    more, vm, km, am = synthetic_claims(3, 4, seed=12, prefix="b")
+    db = store.open_db(tmp_path / "v.db")
+
+    def run(claims, vectors, keys, articles):
+        claims = [dict(c) for c in claims]
+        rows = incremental.build_clusters_cached(db, claims, vectors, keys, articles, threshold, mutual, frozen_from=0)
+        state = json.loads(store.load_cached(db, "cluster:" + incremental.code_version("cluster"), ["state"])["state"])
+        return claims, rows, state
+
+    claims, rows, state = run(base, vb, kb, ab)
+    assert incremental.LAST["clusters"]["refit"]
+    first = groups_of(claims)
+    assert any(len(g) > 1 for g in first) and len(rows) == len(first)
+
+    # Grown: three groups of new claims, and one new claim that joins an existing group.
+    joiner = dict(base[0], id="j0", article_id="b-join", text=base[0]["text"])
+    grown = base + more + [joiner]
+    vg = np.concatenate([vb, vm, vb[:1]])
+    kg = kb + km + ["joiner-key"]
+    claims, rows, state2 = run(grown, vg, kg, {**ab, **am, "b-join": {"id": "b-join", "origin": "b-join"}})
+    stats = incremental.LAST["clusters"]
+    assert not stats["refit"] and state2["model"] == state["model"]
+    assert 0 < stats["regrouped"] < stats["components"] / 4  # most components kept their groups
+    assert groups_of(claims) == full_grouping(grown, vg, state["vocabulary"], np.asarray(state["idf"]), threshold, mutual)
+    assert any("j0" in g and "a0" in g for g in groups_of(claims))
+
+    # Shrunk: a group of the base removed, and the joiner gone again.
+    keep = [i for i, c in enumerate(base) if not c["id"] in {"a4", "a5", "a6", "a7"}]
+    shrunk = [base[i] for i in keep] + more
+    vs = np.concatenate([vb[keep], vm])
+    claims, rows, state3 = run(shrunk, vs, [kb[i] for i in keep] + km, {**ab, **am})
+    assert not incremental.LAST["clusters"]["refit"]
+    assert groups_of(claims) == full_grouping(shrunk, vs, state["vocabulary"], np.asarray(state["idf"]), threshold, mutual)
+
+    # Past REFIT_SHARE of the fitted corpus changed: the words are weighed again, all is grouped.
+    monkeypatch.setattr(incremental, "REFIT_SHARE", 0.01)
+    claims, rows, state4 = run(grown, vg, kg, {**ab, **am, "b-join": {"id": "b-join", "origin": "b-join"}})
+    assert incremental.LAST["clusters"]["refit"] and incremental.LAST["clusters"]["regrouped"] == incremental.LAST["clusters"]["components"]
+    assert groups_of(claims) == full_grouping(grown, vg, state4["vocabulary"], np.asarray(state4["idf"]), threshold, mutual)
+    db.conn.close()
+
+
+def test_verify_add_builds_the_last_builds_paths_and_the_new_ones(runner, tmp_path, make_file, make_jsonl):
+    from cli_helpers import ok, run
+    from conftest import GOOD_ARTICLE
+
+    from verify import pipeline
+
+    db_path, fresh = tmp_path / "verify.db", tmp_path / "fresh.db"
+    assert run(runner, "add", SEEDS, "--db", db_path).exit_code == 1  # nothing to add to yet
+    ok(runner, "build", SEEDS, "--db", db_path, "--out", tmp_path / "out", "--threshold", "0.8")
+    bank = make_file("bank.txt", GOOD_ARTICLE, folder="extra")
+    herald = make_jsonl("herald.jsonl", [REPRINT_ROW], folder="more")
+    result = ok(runner, "add", bank, herald.parent, "--db", db_path, "--out", tmp_path / "out")
+    assert "7 articles" in result.stdout
+    assert pipeline.last_inputs(db_path) == ([str(SEEDS), str(bank), str(herald.parent)],
+                                             {"model": None, "backend": None, "threshold": 0.8,
+                                              "mutual_threshold": cluster.DEFAULT_MUTUAL_THRESHOLD, "nli_model": None})
+    ok(runner, "build", SEEDS, bank, herald.parent, "--db", fresh, "--out", tmp_path / "out2", "--threshold", "0.8")
+    assert snapshot(db_path) == snapshot(fresh)
+    # Adding what the corpus already holds changes nothing.
+    ok(runner, "add", bank, "--db", db_path, "--out", tmp_path / "out")
+    assert snapshot(db_path) == snapshot(fresh)
+    assert pipeline.last_inputs(db_path)[0] == [str(SEEDS), str(bank), str(herald.parent)]
+
+
+def test_with_the_last_fits_word_weights_every_change_builds_as_a_full_build_with_them(tmp_path, make_jsonl,
+                                                                                      monkeypatch, seed_build):
+    """The seeds as a corpus big enough to keep its TF-IDF between builds: one article added, one
+    changed, one removed; each build equals a build from scratch of the same inputs given the
+    same word weights (and nothing else of the earlier builds)."""
+    import json
+    import shutil
+
+    from verify import incremental, pipeline, store
+
+    monkeypatch.setattr(incremental, "FROZEN_FROM", 0)
+    monkeypatch.setattr(incremental, "REFIT_SHARE", 0.9)
+    kind = "cluster:" + incremental.code_version("cluster")
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    extra = make_jsonl("herald.jsonl", [REPRINT_ROW], folder="extra")
+    db_path = tmp_path / "verify.db"
+    pipeline.build([seeds], db_path)
+    assert incremental.LAST["clusters"]["refit"]
+    mine, seed = snapshot(db_path), snapshot(seed_build["db"])
+    assert [mine[k] for k in ("claims", "clusters", "conflicts")] == [seed[k] for k in ("claims", "clusters", "conflicts")]
+
+    def state():
+        db = store.open_db(db_path)
+        try:
+            return json.loads(store.load_cached(db, kind, ["state"])["state"])
+        finally:
+            db.conn.close()
+
+    def reference(paths, weights, name):
+        """A build from scratch with the word weights (and the refit count) of `weights`."""
+        path = tmp_path / f"{name}.db"
+        db = store.open_db(path)
+        store.save_cached(db, kind, {"state": json.dumps({**weights, "components": {}})})
+        db.conn.close()
+        pipeline.build(paths, path)
+        assert not incremental.LAST["clusters"]["refit"]
+        assert incremental.LAST["clusters"]["regrouped"] == incremental.LAST["clusters"]["components"]
+        return snapshot(path)
+
+    steps = [("added", lambda: None, [seeds, extra]),
+             ("changed", lambda: (seeds / YONHAP).write_text((seeds / YONHAP).read_text() + "\n\nThe talks ended on Wednesday with a joint statement.\n"), [seeds, extra]),
+             ("removed", lambda: (seeds / DONGA).unlink(), [seeds, extra])]
+    for name, change, paths in steps:
+        weights = state()
+        change()
+        pipeline.build(paths, db_path)
+        stats = incremental.LAST
+        assert not stats["clusters"]["refit"] and state()["model"] == weights["model"]
+        assert stats["clusters"]["regrouped"] < stats["clusters"]["components"], name
+        assert stats["conflicts"]["scored"] < stats["conflicts"]["pairs"], name
+        assert snapshot(db_path) == reference(paths, weights, name), name

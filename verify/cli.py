@@ -223,6 +223,50 @@ def build(
         out.print(open_in_browser(result.report_path), markup=False, highlight=False)
 
 
+@app.command()
+def add(
+    paths: list[Path] = typer.Argument(..., help="Files or folders of articles to add to the corpus."),
+    db: Path = DbOption,
+    out_dir: Path = typer.Option(Path("reports"), "--out", help="Folder for the HTML report."),
+    open_report: bool = typer.Option(False, "--open", help="Open the report in a web browser when one is available."),
+):
+    """Add articles to the corpus the database holds: `verify build` of its last build's paths and
+    these, with that build's options (model, backend, thresholds, NLI model). Only what is new is
+    segmented, embedded, clustered and compared."""
+    if not Path(db).exists():
+        fail(f"{db}: no database; build one first (verify build PATHS --db {db})")
+    try:
+        last = pipeline.last_inputs(db)
+    except store.StoreError as error:
+        fail(str(error))
+    if last is None:
+        fail(f"{db}: holds no build yet; build one first (verify build PATHS --db {db})")
+    before, options = last
+    known = {str(p) for p in before}
+    every = [Path(p) for p in before] + [p for p in paths if str(p) not in known]
+    given = {"paths": every, "db": db, "out_dir": out_dir, "open_report": open_report,
+             "model": options.get("model"), "nli_model": options.get("nli_model"),
+             "backend": Backend(options["backend"]) if options.get("backend") else None}
+    for name in ("threshold", "mutual_threshold"):
+        if options.get(name) is not None:
+            given[name] = options[name]
+    _call_command(build, given)
+
+
+def _call_command(command, given: dict):
+    """Call a typer command function with `given` and, for the rest, its options' defaults."""
+    import inspect
+
+    arguments = {}
+    for name, parameter in inspect.signature(command).parameters.items():
+        if name in given:
+            arguments[name] = given[name]
+        else:
+            default = parameter.default
+            arguments[name] = getattr(default, "default", default)
+    return command(**arguments)
+
+
 def open_in_browser(path: Path) -> str:
     """Open a file in the user's browser if there is one; say what happened either way."""
     import webbrowser

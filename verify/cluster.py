@@ -316,8 +316,17 @@ def group_claims(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, k: i
     denial is often the best match of the claim it rejects, and never corroborates it.
     `index`: a NeighbourIndex prepared on `vectors` (see nearest_neighbour_edges).
     """
-    n = len(vectors)
     sim = Similarity(vectors, lexical_vectors(texts) if texts else None)
+    edges, mean_floor = linkage_edges(vectors, sim, threshold, k, article_of, mutual_threshold, denies, index)
+    return average_linkage(len(vectors), edges, vectors, sim, mean_floor)
+
+
+def linkage_edges(vectors: np.ndarray, sim: Similarity, threshold: float = DEFAULT_THRESHOLD, k: int = NEIGHBOURS,
+                  article_of: list | None = None, mutual_threshold: float = DEFAULT_MUTUAL_THRESHOLD,
+                  denies: list[bool] | None = None,
+                  index: NeighbourIndex | None = None) -> tuple[list[tuple[float, int, int]], float]:
+    """`group_claims`' first half: the edges average linkage joins along, most similar first, and
+    the floor of the mean similarity of two groups that merge."""
     floor = min(threshold, mutual_threshold) if article_of is not None else threshold
     mean_floor = floor - MEAN_MARGIN if article_of is not None else threshold
     # Dense neighbours first (cheap, sub-quadratic), then the mixed similarity on those only.
@@ -330,7 +339,15 @@ def group_claims(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, k: i
     if denies is not None:
         mutual = {(i, j) for i, j in mutual if denies[i] == denies[j]}
     edges = sorted((e for e in edges if e[0] >= threshold or (e[0] >= floor and (e[1], e[2]) in mutual)), reverse=True)
+    return edges, mean_floor
 
+
+def average_linkage(n: int, edges: list[tuple[float, int, int]], vectors: np.ndarray, sim: Similarity,
+                    mean_floor: float) -> list[list[int]]:
+    """`group_claims`' second half: groups of 0..n-1 joined along `edges` (most similar first) while
+    the mean similarity of two groups stays at least `mean_floor`; singletons included. Two groups
+    merge only along an edge between them, so each connected component of `edges` is grouped
+    on its own: the groups of a component depend on its edges (in their order) and its members only."""
     parent = list(range(n))
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
     # Each group's summed vectors (dense and TF-IDF): the mean similarity of all pairs across
@@ -396,10 +413,17 @@ def build_clusters(claims: list[dict], vectors: np.ndarray, articles: dict[str, 
                    mutual_threshold: float = DEFAULT_MUTUAL_THRESHOLD, denies: list[bool] | None = None,
                    index: NeighbourIndex | None = None) -> list[dict]:
     """Cluster rows; sets `cluster_id` on each claim row. `denies`, `index`: see `group_claims`."""
-    clusters = []
     texts = [c["text"] for c in claims]
     article_of = [c["article_id"] for c in claims]
-    for group in group_claims(vectors, threshold, NEIGHBOURS, texts, article_of, mutual_threshold, denies, index):
+    groups = group_claims(vectors, threshold, NEIGHBOURS, texts, article_of, mutual_threshold, denies, index)
+    return cluster_rows(claims, groups, articles)
+
+
+def cluster_rows(claims: list[dict], groups: list[list[int]], articles: dict[str, dict]) -> list[dict]:
+    """Cluster rows of `groups` (indices of `claims`, as `group_claims` gives them); sets `cluster_id`
+    on each claim row."""
+    clusters = []
+    for group in groups:
         members = [claims[i] for i in group]
         origins = {source_key(articles[c["article_id"]]) for c in members}
         cid = cluster_id([c["id"] for c in members])

@@ -499,11 +499,12 @@ class Candidates:
 
 
 def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarray, source_key,
-                    encode=None, k: int = 12, neighbours=None) -> Candidates:
+                    encode=None, k: int = 12, neighbours=None, analyses: list[Analysis] | None = None) -> Candidates:
     """Pairs worth comparing without comparing all pairs: nearest neighbours in embedding space,
     plus, for denials, what they answer. `source_key(article) -> origin` decides independence;
     `encode(texts) -> vectors` (same model as `vectors`) embeds what explicit denials reject.
-    `neighbours`: a cluster.NeighbourIndex prepared on `vectors` (a large corpus), else exact search."""
+    `neighbours`: a cluster.NeighbourIndex prepared on `vectors` (a large corpus), else exact search.
+    `analyses`: `analyse` of each claim's text when the caller has them (a build reads them from its cache)."""
     from verify.cluster import nearest_neighbour_edges
 
     by_article: dict[str, list[dict]] = {}
@@ -511,7 +512,7 @@ def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarra
         by_article.setdefault(c["article_id"], []).append(c)
     articles_by_id = {a["id"]: a for a in articles}
     index = {c["id"]: i for i, c in enumerate(claims)}
-    analyses = [analyse(c["text"]) for c in claims]
+    analyses = analyses if analyses is not None else [analyse(c["text"]) for c in claims]
     parties = speaker_parties(claims)
     origin = [source_key(articles_by_id[c["article_id"]]) for c in claims]
     if len(claims) < 2:
@@ -654,24 +655,34 @@ def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray
     The rules flag what they can explain; `scorer` (conflict_model.Scorer) adds pairs scoring at
     least `flag_threshold` (default: its own). `nli(pairs) -> (n, 3)` is the shipped pair model."""
     cand = candidate_pairs(articles, claims, vectors, source_key, encode, k, neighbours)
-    analyses = cand.analyses
-    index = {c["id"]: i for i, c in enumerate(claims)}
     found = _rule_conflicts(claims, cand, judge)
     # A denial's targets the rules found (what it answers, or an accusation of the denier) come
     # before the ones only the scorer adds, within the few a denial may have.
     rule_denials = {row["pair_key"] for row in found if row["kind"] == "denial"}
     if scorer is not None:
-        # The rules' conflicts stand (each names its cue); the scorer adds the pairs it rates at
-        # least the threshold, and where both flag a pair the rules' explanation is kept.
         threshold = scorer.flag_threshold if flag_threshold is None else flag_threshold
-        by_key = {row["pair_key"]: row for row in found}
-        for row in _scored_conflicts(articles, claims, cand, scorer, nli, judge, threshold):
-            if row["pair_key"] in by_key:
-                by_key[row["pair_key"]]["score"] = max(by_key[row["pair_key"]]["score"], row["score"])
-            else:
-                by_key[row["pair_key"]] = row
-        found = list(by_key.values())
+        found = merge_flags(found, _scored_conflicts(articles, claims, cand, scorer, nli, judge, threshold))
+    return select_conflicts(found, claims, cand.analyses, rule_denials)
 
+
+def merge_flags(rule_rows: list[dict], scored_rows: list[dict]) -> list[dict]:
+    """The rules' conflicts stand (each names its cue); the scorer adds the pairs it rates at
+    least the threshold, and where both flag a pair the rules' explanation is kept."""
+    by_key = {row["pair_key"]: row for row in rule_rows}
+    for row in scored_rows:
+        if row["pair_key"] in by_key:
+            by_key[row["pair_key"]]["score"] = max(by_key[row["pair_key"]]["score"], row["score"])
+        else:
+            by_key[row["pair_key"]] = row
+    return list(by_key.values())
+
+
+def select_conflicts(found: list[dict], claims: list[dict], analyses: list[Analysis],
+                     rule_denials: set[str] = frozenset()) -> list[dict]:
+    """The flagged rows kept: one conflict per (claim, other side's cluster), at most a few
+    targets per denial. `analyses`: of each claim, in the order of `claims`; `rule_denials`: the
+    pair keys of the denials the rules flagged (before any scorer-only target)."""
+    index = {c["id"]: i for i, c in enumerate(claims)}
     # One conflict per (claim, other side's cluster), and at most a few targets per denial.
     # Ties broken by content: the same flags every run.
     found.sort(key=lambda r: (r["pair_key"] not in rule_denials, -r["score"], r["pair_key"]))

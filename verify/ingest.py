@@ -625,12 +625,13 @@ def iter_input_files(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
     return files, problems
 
 
-def read_articles(paths: list[Path | str]) -> tuple[list[dict], list[Problem]]:
-    """All articles under `paths`, de-duplicated by id, and the problems met on the way."""
+def read_articles(paths: list[Path | str], read=None) -> tuple[list[dict], list[Problem]]:
+    """All articles under `paths`, de-duplicated by id, and the problems met on the way.
+    `read(path)`: what reads one file (default `read_file`; a build passes one that reads its cache)."""
     files, problems = iter_input_files([Path(p) for p in paths])
     articles: dict[str, dict] = {}
     for path in files:
-        found, file_problems = read_file(path)
+        found, file_problems = (read or read_file)(path)
         problems.extend(file_problems)
         for article in found:
             articles.setdefault(article["id"], article)

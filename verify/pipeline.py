@@ -5,17 +5,24 @@ the database's build lock, lands the new corpus in one transaction at the end (s
 and counts what happened. The CLI and the benchmarks call `build`.
 
 A build over a database that holds an earlier build (the corpus grew, changed or shrank) reuses
-what is a pure function of unchanged input, so its result is the full build's of the same inputs:
+what is a pure function of unchanged input (verify/incremental.py says how each is keyed):
   * claims of an article whose segment key (id, text, dateline end, segmenter code) is unchanged
     come from `segment_cache` (an added or changed file is segmented; a removed one's entry goes);
   * vectors of texts already embedded come from `embeddings` (only new texts are encoded);
+  * the conflict cues of claim texts already read (`build_cache`);
   * the nearest-neighbour graph `<db>.faiss` (5,000+ distinct claim vectors) gets only the new
-    vectors. This is the one place where a grown corpus may differ from a build from scratch:
-    the search is approximate (recall@20 0.991 on 39k FNC-1 claims) and a graph grown over
-    several builds can return another neighbour in rare cases than one made at once; deleting
-    the file has it made anew. Below 5,000 the search is exact and results are identical.
-Clusters (with the TF-IDF fitted on the whole corpus) and conflicts are computed again over the
-whole corpus each build: they are not restricted to the neighbourhoods new claims touch.
+    vectors. The search is approximate (recall@20 0.991 on 39k FNC-1 claims) and a graph grown
+    over several builds can return another neighbour in rare cases than one made at once;
+    deleting the file has it made anew. Below 5,000 the search is exact and results are identical;
+  * clusters: only the connected components of the linkage graph that changed are grouped again
+    (exactly the whole graph's grouping). From 5,000 claims on, the TF-IDF word weights are those
+    of the build that last fitted them, until the claims added or removed since pass 10 % of the
+    claims they were fitted on; a build from scratch fits them on the corpus as it is, which can
+    group a few claims otherwise (`incremental.FROZEN_FROM`, `REFIT_SHARE`);
+  * conflicts: only candidate pairs whose inputs (the two claims, their similarity, speakers'
+    parties, origins, article dates) are new go through the rules, slots and pair model; every
+    pair is scored again with the corpus's word weights, so the flags are the full computation's;
+  * the database gets only the rows that changed (store.update_corpus).
 benchmarks/incremental.py measures what adding articles costs.
 """
 
@@ -30,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from verify import (cluster, conflict_model, conflicts, embed, ingest, names, pairmodel, provenance, report, segment,
-                    store, workers)
+from verify import (cluster, conflict_model, conflicts, embed, incremental, ingest, names, pairmodel, provenance,
+                    report, segment, store, workers)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -103,6 +110,18 @@ def segment_cached(db, articles: list[dict]) -> list[dict]:
     return claims
 
 
+def last_inputs(db_path: str | Path) -> tuple[list[str], dict] | None:
+    """The paths and options (model, backend, threshold, mutual_threshold, nli_model) of the last
+    build of the database, or None when it holds none. A build recorded before the paths were kept
+    as a list gives its space-joined paths split at spaces."""
+    with store.opened(db_path) as db:
+        last = store.last_build(db)
+    if last is None:
+        return None
+    paths = json.loads(last["path_list"]) if last.get("path_list") else (last.get("paths") or "").split()
+    return paths, json.loads(last["options"]) if last.get("options") else {}
+
+
 def neighbour_index_path(db_path: str | Path) -> Path:
     """The nearest-neighbour index beside the database (cluster.NeighbourIndex)."""
     return Path(str(db_path) + ".faiss")
@@ -126,8 +145,10 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
     started = time.perf_counter()
     tick = progress or (lambda stage, done, total: None)
 
-    articles, problems = ingest.read_articles(list(paths))
+    reads = incremental.CachedReads(db_path)  # files read by an earlier build are not parsed again
+    articles, problems = ingest.read_articles(list(paths), reads.read)
     if not articles:
+        reads.close()
         raise NothingToBuild(problems)
     provenance.share_origins(articles)
     tick("read", len(articles), len(articles))
@@ -136,6 +157,7 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
     encoded = 0
     started_at = store.now()  # the first sight of claims new to this database
     with workers.connect(scheduler) as runner, store.build_lock(db_path), store.opened(db_path) as db:
+        reads.save(db)
         claims = segment_cached(db, articles)
         with_claims = {c["article_id"] for c in claims}
         for a in articles:
@@ -159,14 +181,19 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
         encoded = len(new)
 
         by_id = {a["id"]: a for a in articles}
-        denies = [bool(conflicts.analyse(c["text"]).denial) for c in claims]  # cached: the conflict stage reads them again
+        # Conflict cues of every claim text, from the database when an earlier build read them:
+        # the clustering reads the denials, the conflict stage all of them.
+        analyses = incremental.analyses_cached(db, [c["text"] for c in claims])
+        denies = [bool(a.denial) for a in analyses]
         # Nearest neighbours of a large corpus through the persisted index (<db>.faiss): only
         # vectors it lacks are added, every claim is searched once for both stages below.
         neighbours = cluster.NeighbourIndex(neighbour_index_path(db_path), model_key)
+        vector_keys = [embed.text_hash(t) for t in texts]
         if claims:
-            neighbours.prepare(vectors, [embed.text_hash(t) for t in texts], runner)
-        clusters = cluster.build_clusters(claims, vectors, by_id, threshold, mutual_threshold, denies,
-                                          neighbours) if claims else []
+            neighbours.prepare(vectors, vector_keys, runner)
+        # Only the parts of the similarity graph that changed since the last build are grouped again.
+        clusters = incremental.build_clusters_cached(db, claims, vectors, vector_keys, by_id, threshold, mutual_threshold,
+                                                     denies, neighbours) if claims else []
         tick("cluster", len(clusters), len(clusters))
 
         def encode_cached(extra: list[str]):
@@ -181,15 +208,20 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
         judge = conflicts.NliJudge(nli_model) if nli_model else None
         scorer = conflict_model.load(conflict_model_path)
         pair_model = pairmodel.load() if scorer is not None and scorer.uses_nli else None
-        found = conflicts.find_conflicts(articles, claims, vectors, cluster.source_key, encode_cached, judge=judge,
-                                         scorer=scorer, nli=pair_model.predict if pair_model else None,
-                                         flag_threshold=flag_threshold, neighbours=neighbours)
+        found = incremental.find_conflicts_cached(db, articles, claims, vectors, cluster.source_key, encode_cached,
+                                                  judge=judge, scorer=scorer,
+                                                  nli=pair_model.predict if pair_model else None,
+                                                  flag_threshold=flag_threshold, neighbours=neighbours,
+                                                  analyses=analyses)
         tick("conflicts", len(found), len(found))
 
         # All computed: the corpus and its build record land in one short write transaction.
-        store.replace_corpus(db, articles, claims, clusters, found, seen_at=started_at,
+        store.update_corpus(db, articles, claims, clusters, found, seen_at=started_at,
                              build={"seconds": round(time.perf_counter() - started, 3), "model": model_key,
                                     "paths": " ".join(map(str, paths)), "n_articles": len(articles),
+                                    "path_list": json.dumps([str(p) for p in paths]),
+                                    "options": json.dumps({"model": model, "backend": backend, "threshold": threshold,
+                                                           "mutual_threshold": mutual_threshold, "nli_model": nli_model}),
                                     "n_claims": len(claims), "n_clusters": len(clusters), "n_encoded": encoded})
         statuses = Counter(row["status"] for row in db.query("select status from clusters"))
         n_flagged = sum(1 for c in store.conflicts(db) if c["review"] != "dismissed")

@@ -283,10 +283,12 @@ def _extract(text: str) -> tuple:
             frozenset(speech), frames, orders)
 
 
-def reference_dates(articles: list[dict]) -> dict[str, str | None]:
+def reference_dates(articles: list[dict], extract=None) -> dict[str, str | None]:
     """Article id -> the date its relative words ("on Wednesday", "Feb. 4") are read against:
     its publication date, else the latest full date its own text gives ("Wednesday, Feb. 1,
-    2023"), a day and month taking the year the corpus mostly writes about."""
+    2023"), a day and month taking the year the corpus mostly writes about. `extract`: what
+    reads a text's slots (default `_extract`; a build passes one that reads its cache)."""
+    _extract = extract or globals()["_extract"]
     years: dict[int, int] = {}
     for a in articles:
         if a.get("published") and a["published"][:4].isdigit():

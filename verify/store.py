@@ -136,6 +136,19 @@ def m007_segment_cache(db: sqlite_utils.Database) -> None:
     db["segment_cache"].create({"key": str, "claims": str}, pk="key")
 
 
+@migration
+def m008_build_cache(db: sqlite_utils.Database) -> None:
+    # What a build computes per claim text or per candidate pair that is a pure function of its
+    # key (verify/incremental.py): conflict cues of a text, the scored features of a pair, the
+    # clustering's state. `kind` names the computation and the version of its code, so a change
+    # to the code never reads an old value.
+    db["build_cache"].create({"kind": str, "key": str, "value": str}, pk=("kind", "key"))
+    # A build's inputs as a list (`paths` joins them with spaces) and its options, both JSON, so
+    # that `verify add` can build them again with more.
+    db["builds"].add_column("path_list", str)
+    db["builds"].add_column("options", str)
+
+
 BUSY_TIMEOUT_S = 30  # a writer waits this long for another's transaction (a build's is seconds)
 
 
@@ -287,6 +300,39 @@ def save_segments(db: sqlite_utils.Database, new: dict[str, list[dict]], keep: s
                                            replace=True, batch_size=500)
 
 
+def load_cached(db: sqlite_utils.Database, kind: str, keys) -> dict[str, str]:
+    """Values of `build_cache` of `kind` for those of `keys` it holds (None: all of the kind)."""
+    if keys is None:
+        return {row[0]: row[1] for row in db.conn.execute("select key, value from build_cache where kind = ?", [kind])}
+    found: dict[str, str] = {}
+    wanted = sorted(set(keys))
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        sql = f"select key, value from build_cache where kind = ? and key in ({','.join('?' * len(chunk))})"
+        found.update((row[0], row[1]) for row in db.conn.execute(sql, [kind, *chunk]))
+    return found
+
+
+def save_cached(db: sqlite_utils.Database, kind: str, new: dict[str, str], keep: set[str] | None = None,
+                family: str | None = None) -> None:
+    """Add `new` to `build_cache` under `kind`, in one short transaction of its own (a cache worth
+    keeping if the build dies). With `keep`, drop the keys of `kind` not in it; with `family`
+    (a prefix of kinds: "analyse:"), drop the other kinds of that family (older code versions)."""
+    with write_transaction(db):
+        if family is not None:
+            db.execute("delete from build_cache where substr(kind, 1, length(?)) = ? and kind != ?", [family, family, kind])
+        if keep is not None:
+            stale = [row[0] for row in db.conn.execute("select key from build_cache where kind = ?", [kind])
+                     if row[0] not in keep]
+            for i in range(0, len(stale), 500):
+                chunk = stale[i : i + 500]
+                db.execute(f"delete from build_cache where kind = ? and key in ({','.join('?' * len(chunk))})",
+                           [kind, *chunk])
+        if new:
+            db.conn.executemany("insert or replace into build_cache (kind, key, value) values (?, ?, ?)",
+                                ((kind, k, v) for k, v in new.items()))
+
+
 def content_hash(text: str) -> str:
     """A claim text's key in `claim_sightings`."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
@@ -316,6 +362,100 @@ def replace_corpus(db: sqlite_utils.Database, articles: list[dict], claims: list
         refresh_statuses(db)
         if build is not None:
             record_build(db, **build)
+
+
+ARTICLE_COLUMNS = ("id", "path", "url", "title", "outlet", "origin", "published", "byline", "text", "dateline_end", "copy_of")
+CLAIM_COLUMNS = ("id", "article_id", "position", "text", "start", "end", "speaker", "verb", "cluster_id")
+CLUSTER_COLUMNS = ("id", "status", "size", "n_articles", "n_origins", "sources", "label", "corroboration")
+CONFLICT_COLUMNS = ("id", "claim_a", "claim_b", "pair_key", "kind", "score", "explanation", "cues", "attribution")
+
+
+def _rows_for(table: str, items: list[dict]) -> dict[str, tuple]:
+    """The rows `replace_corpus` would write for `items`, as id -> tuple of the table's columns."""
+    if table == "articles":
+        return {a["id"]: tuple(a.get(k) for k in ARTICLE_COLUMNS) for a in items}
+    if table == "claims":
+        return {c["id"]: tuple(c.get(k) for k in CLAIM_COLUMNS) for c in items}
+    if table == "clusters":
+        return {c["id"]: tuple(json.dumps(c["sources"]) if k == "sources" else c["status"] if k == "corroboration"
+                               else c.get(k) for k in CLUSTER_COLUMNS) for c in items}
+    return {c["id"]: tuple(json.dumps(c.get("cues") or {}) if k == "cues" else c.get(k) for k in CONFLICT_COLUMNS)
+            for c in items}
+
+
+def _stored_rows(db: sqlite_utils.Database, table: str, columns: tuple[str, ...]) -> dict[str, tuple]:
+    cols = ", ".join(f"[{k}]" for k in columns)
+    # `status` is what refresh_statuses derives; a cluster row is compared on what the build wrote.
+    return {row[0]: tuple(row) for row in db.conn.execute(f"select {cols} from [{table}]")}
+
+
+def _same(table: str, old: tuple, new: tuple) -> bool:
+    if table == "clusters":  # status is derived (refresh_statuses): compare all but it
+        return old[:1] + old[2:] == new[:1] + new[2:]
+    if table == "conflicts":  # scores are stored as REAL: compare them as floats
+        return old[:5] + old[6:] == new[:5] + new[6:] and float(old[5] or 0) == float(new[5] or 0)
+    return old == new
+
+
+def update_corpus(db: sqlite_utils.Database, articles: list[dict], claims: list[dict], clusters: list[dict],
+                  conflicts: list[dict] | None = None, seen_at: str | None = None,
+                  build: dict | None = None) -> dict[str, int]:
+    """What `replace_corpus` does, writing only the difference with the corpus in the database:
+    rows that left are deleted, new rows inserted, changed rows replaced; an unchanged row is not
+    touched (so neither are its full-text index entries). The same one short write transaction,
+    and the same tables afterwards (row order aside: new rows come after the ones kept).
+    Returns the number of rows written (inserted, deleted or replaced) per table."""
+    seen_at = seen_at or now()
+    conflicts = conflicts or []
+    columns = {"articles": ARTICLE_COLUMNS, "claims": CLAIM_COLUMNS, "clusters": CLUSTER_COLUMNS,
+               "conflicts": CONFLICT_COLUMNS}
+    items = {"articles": articles, "claims": claims, "clusters": clusters, "conflicts": conflicts}
+    written: dict[str, int] = {}
+    with write_transaction(db):
+        plan = {}
+        for table, cols in columns.items():
+            old, new = _stored_rows(db, table, cols), _rows_for(table, items[table])
+            gone = [k for k in old if k not in new]
+            added = [row for k, row in new.items() if k not in old]
+            changed = [row for k, row in new.items() if k in old and not _same(table, old[k], row)]
+            if table == "conflicts":  # nothing points at a conflict: replaced, as its claims may go first
+                gone += [row[0] for row in changed]
+                added, changed = added + changed, []
+            plan[table] = (gone, added, changed, cols)
+            written[table] = len(gone) + len(added) + len(changed)
+
+        def delete(table: str) -> None:
+            gone = plan[table][0]
+            for i in range(0, len(gone), 500):
+                chunk = gone[i : i + 500]
+                db.execute(f"delete from [{table}] where id in ({','.join('?' * len(chunk))})", chunk)
+
+        def insert(table: str) -> None:
+            _, added, changed, cols = plan[table]
+            if added:
+                db.conn.executemany(f"insert into [{table}] ({', '.join(f'[{k}]' for k in cols)}) "
+                                    f"values ({', '.join('?' * len(cols))})", added)
+            if changed:  # updated in place: rows that point at them stay valid
+                db.conn.executemany(f"update [{table}] set {', '.join(f'[{k}] = ?' for k in cols[1:])} where id = ?",
+                                    (row[1:] + row[:1] for row in changed))
+
+        # Parents before children when inserting, children before parents when deleting (foreign keys):
+        # a claim kept is moved to its new cluster before the old cluster goes.
+        delete("conflicts")
+        insert("articles")
+        insert("clusters")
+        insert("claims")
+        delete("claims")
+        delete("clusters")
+        delete("articles")
+        insert("conflicts")
+        new_claims = {row[0] for row in plan["claims"][1]}
+        db.conn.executemany("insert or ignore into claim_sightings (content_hash, first_seen) values (?, ?)",
+                            ((content_hash(c["text"]), seen_at) for c in claims if c["id"] in new_claims))
+        refresh_statuses(db)
+        if build is not None:
+            record_build(db, **build)
+    return written
 
 
 def refresh_statuses(db: sqlite_utils.Database) -> None:

@@ -1,0 +1,505 @@
+"""What a build over a grown, changed or shrunk corpus reuses from the last one, so that adding
+articles costs about what the new articles cost.
+
+Everything here is a cache of a pure function: a value is stored under a key that holds every
+input of the computation and the version of the code that computed it (a hash of the module
+source files), so a value read back is the one the build would compute again. A full build is the
+same code with empty caches. What is kept (table `build_cache`, store.m008):
+
+  * `analyse:<version>`: the conflict cues of a claim text (conflicts.analyse), by text hash;
+  * `pair:<version>`: a candidate pair's conflict features and the rules' verdict
+    (find_conflicts_cached), by a key of everything the pair's score reads but the corpus-wide
+    word weights, which are applied afresh to every pair in every build;
+  * the clustering's state (cluster_cached): see there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import io
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+from verify import conflicts, store
+
+# What the last build in this process reused and recomputed, for the tests and the benchmark:
+# {"analyses": {"texts", "computed"}, "conflicts": {"pairs", "scored"}, "clusters": {"components",
+# "regrouped", "refit"}}.
+LAST: dict[str, dict] = {}
+
+# ---------------------------------------------------------------------------
+# Versions and a JSON codec for the cached values
+# ---------------------------------------------------------------------------
+
+
+@functools.cache
+def code_version(*modules: str) -> str:
+    """A hash of the named verify modules' source: a change to any of them is another version."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in modules:
+        h.update(name.encode())
+        h.update((here / f"{name}.py").read_bytes())
+    for data in sorted((here / "data").glob("*.json")):  # the gazetteers the cue functions read
+        h.update(data.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _dataclass_types() -> dict[tuple[str, str], type]:
+    from verify import slots
+
+    found = {}
+    for module in (conflicts, slots):
+        for name in dir(module):
+            obj = getattr(module, name)
+            if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == module.__name__:
+                found[(module.__name__, name)] = obj
+    return found
+
+
+class _Unpickler(pickle.Unpickler):
+    """Pickles of cached values (tuples, lists, dicts, sets, strings, numbers and the dataclasses
+    of conflicts.py and slots.py), read back with nothing else allowed: a database from elsewhere
+    cannot make the build import or call anything."""
+
+    allowed = None
+
+    def find_class(self, module: str, name: str):
+        if _Unpickler.allowed is None:
+            _Unpickler.allowed = {**_dataclass_types(), ("builtins", "set"): set, ("builtins", "frozenset"): frozenset}
+        if (module, name) not in _Unpickler.allowed:
+            raise pickle.UnpicklingError(f"{module}.{name} is not a cached value's type")
+        return _Unpickler.allowed[(module, name)]
+
+
+def dumps(value) -> bytes:
+    return pickle.dumps(value, protocol=5)
+
+
+def loads(data: bytes):
+    """The value `dumps` gave `data` for (equal to it)."""
+    return _Unpickler(io.BytesIO(data)).load()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+# ---------------------------------------------------------------------------
+# Input files
+# ---------------------------------------------------------------------------
+
+
+class CachedReads:
+    """`ingest.read_file` through the database of an earlier build: a file whose path and bytes
+    are unchanged (and the reader's code and trafilatura's version) gives the articles and
+    problems it gave then, without being parsed. The database is only read here (it may not
+    exist: a build that finds nothing leaves no database); `save` stores the new entries."""
+
+    def __init__(self, db_path: str | Path):
+        import importlib.metadata
+        import sqlite3
+
+        self.kind = "read:" + hashlib.sha256((code_version("ingest", "provenance") + importlib.metadata.version(
+            "trafilatura")).encode()).hexdigest()[:16]
+        self.new: dict[str, str] = {}
+        self.used: set[str] = set()
+        self.conn = None
+        if Path(db_path).exists():
+            try:
+                conn = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True, timeout=30)
+                conn.execute("select 1 from build_cache limit 1")
+                self.conn = conn
+            except sqlite3.Error:
+                pass
+
+    def read(self, path: Path):
+        from verify import ingest
+
+        try:
+            size = path.stat().st_size
+            big = size > ingest.MAX_HTML_BYTES and path.suffix.lower() not in ingest.CORPUS_SUFFIXES
+            data = None if big else path.read_bytes()
+        except OSError:
+            data = None
+        if data is None:  # refused or unreadable: the reader says so (and never reads a huge file)
+            return ingest.read_file(path)
+        key = hashlib.sha256(str(path).encode("utf-8", "surrogatepass") + b"\x1f" + hashlib.sha256(data).digest()).hexdigest()[:32]
+        self.used.add(key)
+        row = self.conn.execute("select value from build_cache where kind = ? and key = ?",
+                                [self.kind, key]).fetchone() if self.conn is not None else None
+        if row is not None:
+            articles, problems = json.loads(row[0])
+            return articles, [ingest.Problem(*p) for p in problems]
+        articles, problems = ingest.read_file(path)
+        self.new[key] = json.dumps([articles, [[p.path, p.message] for p in problems]], ensure_ascii=False)
+        return json.loads(self.new[key])[0], problems  # the same values a later build reads back
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def save(self, db) -> None:
+        self.close()
+        store.save_cached(db, self.kind, self.new, keep=self.used, family="read:")
+
+
+# ---------------------------------------------------------------------------
+# Conflict cues of every claim text
+# ---------------------------------------------------------------------------
+
+
+_ANALYSIS_FIELDS = tuple(f.name for f in dataclasses.fields(conflicts.Analysis) if f.name not in ("text", "lower"))
+
+
+def analyses_cached(db, texts: list[str]) -> list[conflicts.Analysis]:
+    """`conflicts.analyse(t)` for each text, those of texts analysed by an earlier build (same
+    code) read from the database."""
+    kind = "analyse:" + code_version("conflicts", "names")
+    hashes = [text_hash(t) for t in texts]
+    stored = store.load_cached(db, kind, hashes)
+    done: dict[str, conflicts.Analysis] = {}
+    new: dict[str, bytes] = {}
+    out = []
+    for t, h in zip(texts, hashes):
+        if h not in done:
+            if h in stored:
+                fields = dict(zip(_ANALYSIS_FIELDS, loads(stored[h])))
+                done[h] = conflicts.Analysis(text=t, lower=t.lower(), **fields)
+            else:
+                done[h] = conflicts.analyse(t)
+                new[h] = dumps(tuple(getattr(done[h], name) for name in _ANALYSIS_FIELDS))
+        out.append(done[h])
+    store.save_cached(db, kind, new, keep=set(hashes), family="analyse:")
+    LAST["analyses"] = {"texts": len(done), "computed": len(new)}
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Conflicts: only the candidate pairs not scored by an earlier build are scored
+# ---------------------------------------------------------------------------
+
+WORD_OVERLAP = 1  # the column of conflict_model.FEATURES computed afresh in every build (corpus IDF)
+
+
+def word_overlaps(texts: list[str], pairs: list[tuple[int, int, float]]) -> np.ndarray:
+    """`conflict_model.word_overlap(texts[i], texts[j], corpus_idf(texts))` of every pair, in one
+    vectorised pass (the same sums, in another order: equal to ~1e-15)."""
+    import scipy.sparse as sp
+
+    from verify import conflict_model
+
+    vocab: dict[str, int] = {}
+    indptr, indices = [0], []
+    for t in texts:
+        for w in conflict_model._token_set(t):
+            indices.append(vocab.setdefault(w, len(vocab)))
+        indptr.append(len(indices))
+    if not pairs or not vocab:
+        return np.zeros(len(pairs))
+    words = sp.csr_matrix((np.ones(len(indices)), np.asarray(indices), np.asarray(indptr)),
+                          shape=(len(texts), len(vocab)))
+    df = np.asarray(words.sum(axis=0)).ravel()
+    n = len(texts)
+    idf = np.log((1 + n) / (1 + df)) + 1.0
+    weight = words @ idf  # per text: the summed weights of its words
+    rows = np.fromiter((i for i, _, _ in pairs), dtype=np.int64, count=len(pairs))
+    cols = np.fromiter((j for _, j, _ in pairs), dtype=np.int64, count=len(pairs))
+    shared = np.asarray(words[rows].multiply(words[cols]) @ idf).ravel()
+    union = weight[rows] + weight[cols] - shared
+    return np.divide(shared, union, out=np.zeros(len(pairs)), where=union > 0)
+
+
+def _sub_problem(articles: list[dict], claims: list[dict], cand, pairs, reference: dict):
+    """`pairs` (of `cand`) as a problem of their own claims only: (articles, claims, Candidates)
+    that `conflict_model.pair_inputs` reads as it would the whole corpus. Each article is given
+    its reference date (slots.reference_dates over the whole corpus) as its publication date, so
+    that its claims' slots are read against the same date."""
+    needed = sorted({i for i, _, _ in pairs} | {j for _, j, _ in pairs})
+    pos = {x: n for n, x in enumerate(needed)}
+    sub_claims = [claims[x] for x in needed]
+    ids = {c["article_id"] for c in sub_claims}
+    sub_articles = [{**a, "published": reference.get(a["id"]), "text": "" if reference.get(a["id"]) is None else a["text"]}
+                    for a in articles if a["id"] in ids]
+    sub = conflicts.Candidates(
+        [(pos[i], pos[j], s) for i, j, s in pairs], [cand.analyses[x] for x in needed], cand.parties,
+        [cand.origin[x] for x in needed],
+        {pos[d]: {pos[t] for t in ts if t in pos} for d, ts in cand.referents_of.items() if d in pos})
+    return sub_articles, sub_claims, sub
+
+
+def _claim_keys(claims: list[dict], cand, reference: dict) -> list[str]:
+    """Per claim, what of it a pair's verdict reads (id, text, speaker and party, article, its date)."""
+    keys = []
+    for c in claims:
+        what = [c["id"], c["text"], c.get("speaker"), c["article_id"], c.get("position"),
+                sorted(cand.parties[c["id"]]), reference.get(c["article_id"])]
+        keys.append(hashlib.sha256(json.dumps(what, ensure_ascii=False).encode("utf-8")).hexdigest()[:32])
+    return keys
+
+
+def _pair_key(kind: str, claim_keys: list[str], cand, i: int, j: int, sim: float) -> str:
+    """Every input of the pair's rules verdict and features but the corpus IDF."""
+    what = "\x1f".join((kind, repr(float(sim)), claim_keys[i], claim_keys[j], cand.origin[i], cand.origin[j],
+                        "1" if j in cand.referents_of.get(i, ()) else "0", "1" if i in cand.referents_of.get(j, ()) else "0"))
+    return hashlib.blake2b(what.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _pair_value(features: list[float] | None, rule: dict | None) -> bytes:
+    """The feature row as float64 bytes (exact), then the rules' row as JSON when they flag the pair."""
+    head = np.asarray(features if features is not None else [], dtype=np.float64).tobytes()
+    return len(head).to_bytes(4, "little") + head + (json.dumps(rule).encode("utf-8") if rule is not None else b"")
+
+
+def _read_pair_value(value: bytes) -> tuple[np.ndarray, dict | None]:
+    n = int.from_bytes(value[:4], "little")
+    rest = value[4 + n:]
+    return np.frombuffer(value[4 : 4 + n], dtype=np.float64), json.loads(rest) if rest else None
+
+
+def reference_dates_cached(db, articles: list[dict]) -> dict[str, str | None]:
+    """`slots.reference_dates(articles)`, the slots of article texts read by an earlier build
+    (same code) taken from the database."""
+    from verify import slots
+
+    kind = "slots:" + code_version("slots")
+    wanted = {text_hash(a["text"]) for a in articles}
+    memo = {h: loads(v) for h, v in store.load_cached(db, kind, wanted).items()}
+    new: dict[str, bytes] = {}
+
+    def extract(text: str):
+        h = text_hash(text)
+        if h not in memo:
+            memo[h] = slots._extract(text)
+            new[h] = dumps(memo[h])
+        return memo[h]
+
+    reference = slots.reference_dates(articles, extract)
+    store.save_cached(db, kind, new, keep=wanted, family="slots:")
+    return reference
+
+
+def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors: np.ndarray, source_key,
+                          encode=None, k: int = 12, judge=None, scorer=None, nli=None,
+                          flag_threshold: float | None = None, neighbours=None,
+                          analyses: list[conflicts.Analysis] | None = None) -> list[dict]:
+    """`conflicts.find_conflicts` with each candidate pair's rules verdict and feature row read
+    from the database when an earlier build computed them for the same inputs: only new pairs
+    (a new or changed claim, a changed origin, speaker party or article date, another similarity)
+    go through the rules, the slots and the pair model. The word-overlap feature reads the IDF of
+    the whole corpus, so it is computed afresh for every pair (vectorised) and every pair is
+    scored again: the result is the full computation's, with word overlaps equal to ~1e-15.
+
+    With `judge` (a user's NLI model) everything is computed (no cache)."""
+    from verify import conflict_model, slots
+
+    if judge is not None:
+        return conflicts.find_conflicts(articles, claims, vectors, source_key, encode, k, judge, scorer, nli,
+                                        flag_threshold, neighbours)
+    cand = conflicts.candidate_pairs(articles, claims, vectors, source_key, encode, k, neighbours, analyses)
+    model = "none" if scorer is None else hashlib.sha256(json.dumps(scorer.to_json()).encode()).hexdigest()[:12]
+    version = "|".join([code_version("conflicts", "conflict_model", "slots", "names", "pairmodel"), model,
+                        "nli" if nli is not None else "-"])
+    kind = "pair:" + hashlib.sha256(version.encode()).hexdigest()[:16]
+    reference = reference_dates_cached(db, articles) if scorer is not None else {}
+    claim_keys = _claim_keys(claims, cand, reference)
+    keys = [_pair_key(kind, claim_keys, cand, i, j, sim) for i, j, sim in cand.pairs]
+    raw = store.load_cached(db, kind, None)  # one read of the lot: most of a build's pairs are in it
+    stored = {key: _read_pair_value(raw[key]) for key in keys if key in raw}
+    del raw
+    todo = [n for n, key in enumerate(keys) if key not in stored]
+    new: dict[str, bytes] = {}
+    if todo:
+        missing = [cand.pairs[n] for n in todo]
+        sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, missing, reference)
+        rules = {(r["claim_a"], r["claim_b"]): r for r in conflicts._rule_conflicts(sub_claims, sub, None)}
+        rows = [None] * len(missing)
+        if scorer is not None:
+            rows = [conflict_model.features(p)[0] for p in conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli)]
+        for n, (i, j, _), row in zip(todo, missing, rows):
+            rule = rules.get((claims[i]["id"], claims[j]["id"]))
+            if row is not None:
+                row[WORD_OVERLAP] = 0.0
+            new[keys[n]] = _pair_value(row, rule)
+            stored[keys[n]] = _read_pair_value(new[keys[n]])
+    store.save_cached(db, kind, new, keep=set(keys), family="pair:")
+    LAST["conflicts"] = {"pairs": len(keys), "scored": len(todo),
+                         "scored_pairs": [(claims[cand.pairs[n][0]]["id"], claims[cand.pairs[n][1]]["id"]) for n in todo],
+                         "similarity": {(claims[i]["id"], claims[j]["id"]): sim for i, j, sim in cand.pairs}}
+
+    found = [dict(stored[key][1]) for key in keys if stored[key][1] is not None]
+    rule_denials = {row["pair_key"] for row in found if row["kind"] == "denial"}  # as find_conflicts
+    if scorer is not None and cand.pairs:
+        threshold = scorer.flag_threshold if flag_threshold is None else flag_threshold
+        features = np.vstack([stored[key][0] for key in keys])
+        features[:, WORD_OVERLAP] = word_overlaps([c["text"] for c in claims], cand.pairs)
+        scores = scorer.probability(list(features))  # a list of rows, as the scorer takes them
+        flagged = [n for n in range(len(keys)) if scores[n] >= threshold]
+        scored = []
+        if flagged:
+            pairs = [cand.pairs[n] for n in flagged]
+            sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, pairs, reference)
+            for n, (i, j, _), p in zip(flagged, pairs, conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli)):
+                p.word_overlap = float(features[n, WORD_OVERLAP])
+                cmp = slots.compare(p.slots_a, p.slots_b, bool(p.parties_a & p.parties_b))
+                # As conflicts._scored_conflicts decides (without a judge):
+                kind_, explanation, cues = conflict_model.explain(p, cmp, float(scores[n]))
+                if kind_ == "contradiction" and p.nli is None:
+                    continue
+                scored.append(conflicts._conflict_row(
+                    claims[i], claims[j], kind_, float(scores[n]), explanation, cues,
+                    conflicts._attribution(claims[i], claims[j], cand.origin[i], cand.origin[j])))
+        found = conflicts.merge_flags(found, scored)
+    return conflicts.select_conflicts(found, claims, cand.analyses, rule_denials)
+
+
+# ---------------------------------------------------------------------------
+# Clusters: only the connected components a change touches are grouped again
+# ---------------------------------------------------------------------------
+
+# The clustering's word weights (TF-IDF vocabulary and IDF) are fitted on the corpus. A corpus
+# this big or bigger keeps the weights of the build that fitted them until the claims added or
+# removed since then pass REFIT_SHARE of the claims they were fitted on; a smaller one is
+# fitted in every build (and clustered whole: it costs little), so its result is the full build's.
+FROZEN_FROM = 5000
+REFIT_SHARE = 0.10
+
+
+def lexical_fit(texts: list[str]):
+    """(vocabulary, idf, rows): the clustering's TF-IDF (cluster.lexical_vectors) fitted on `texts`,
+    its rows with their column indices sorted (as `lexical_transform` gives them)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32)
+    try:
+        rows = vectorizer.fit_transform(texts)
+    except ValueError:  # no word left (every claim is stop words or numbers)
+        return [], None, None
+    rows.sort_indices()
+    return vectorizer.get_feature_names_out().tolist(), vectorizer.idf_, rows
+
+
+def lexical_transform(vocabulary: list[str], idf: np.ndarray, texts: list[str]):
+    """The rows of `texts` under a fitted vocabulary and IDF: on the texts it was fitted on, the
+    fit's own rows exactly."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if not vocabulary:
+        return None
+    vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32, vocabulary=vocabulary)
+    vectorizer.idf_ = np.asarray(idf, dtype=np.float32)
+    rows = vectorizer.transform(texts)
+    rows.sort_indices()
+    return rows
+
+
+def _components(n: int, edges: list[tuple[float, int, int]]) -> dict[int, tuple[list[int], list]]:
+    """Root -> (members in index order, edges in their order) of each connected component of `edges`."""
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for _, i, j in edges:
+        a, b = find(i), find(j)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    found: dict[int, tuple[list[int], list]] = {}
+    touched = sorted({i for _, i, _ in edges} | {j for _, _, j in edges})
+    for i in touched:
+        found.setdefault(find(i), ([], []))[0].append(i)
+    for e in edges:
+        found[find(e[1])][1].append(e)
+    return found
+
+
+def build_clusters_cached(db, claims: list[dict], vectors: np.ndarray, vector_keys: list[str],
+                          articles: dict[str, dict], threshold: float, mutual_threshold: float,
+                          denies: list[bool] | None = None, index=None, frozen_from: int | None = None) -> list[dict]:
+    """`cluster.build_clusters`, grouping again only the connected components of the linkage graph
+    (the edges `cluster.linkage_edges` gives) that differ from the last build's: a component whose
+    claims (by id and embedding input), similarities and edges are all as they were keeps its
+    groups. Average linkage merges only along edges, so this is exactly the whole graph's
+    grouping. The TF-IDF is the last fit's while the corpus is big and changed little (see
+    FROZEN_FROM, REFIT_SHARE): then the result is that of `cluster.group_claims` with those word
+    weights, where a build from scratch would fit them on the whole corpus as it is now."""
+    from verify import cluster
+
+    frozen_from = FROZEN_FROM if frozen_from is None else frozen_from
+    kind = "cluster:" + code_version("cluster")
+    settings = [threshold, mutual_threshold, cluster.NEIGHBOURS]
+    texts = [c["text"] for c in claims]
+    ids = [c["id"] for c in claims]
+    raw = store.load_cached(db, kind, ["state"]).get("state")
+    state = json.loads(raw) if raw else None
+    if state is not None and state.get("settings") != settings:
+        state = None
+    changed = 0
+    if state is not None:
+        before = set(state["ids"])
+        changed = state["changed"] + len(before.symmetric_difference(ids))
+    refit = (state is None or len(claims) < frozen_from or not state["vocabulary"]
+             or changed > REFIT_SHARE * state["n_fit"])
+    if refit:
+        vocabulary, idf, lexical = lexical_fit(texts)
+        model = hashlib.sha256(json.dumps([vocabulary, [float(x) for x in idf] if idf is not None else None]).encode()).hexdigest()[:16]
+        state = {"settings": settings, "vocabulary": vocabulary, "idf": [float(x) for x in idf] if idf is not None else [],
+                 "model": model, "n_fit": len(claims), "changed": 0, "components": {}}
+    else:
+        lexical = lexical_transform(state["vocabulary"], np.asarray(state["idf"], dtype=np.float32), texts)
+        state["changed"] = changed
+    sim = cluster.Similarity(vectors, lexical)
+    article_of = [c["article_id"] for c in claims]
+    edges, mean_floor = cluster.linkage_edges(vectors, sim, threshold, cluster.NEIGHBOURS, article_of, mutual_threshold,
+                                              denies, index)
+    position = {cid: i for i, cid in enumerate(ids)}
+    stored = state["components"]
+    kept: dict[str, list[list[str]]] = {}
+    groups: list[list[int]] = []
+    clean: set[int] = set()
+    clean_components: set[str] = set()
+    dirty_edges = []
+    for members, comp_edges in _components(len(claims), edges).values():
+        local = {m: n for n, m in enumerate(members)}
+        what = [state["model"], settings, [(ids[m], vector_keys[m]) for m in members],
+                [(repr(s), local[i], local[j]) for s, i, j in comp_edges]]
+        fingerprint = hashlib.sha256(json.dumps(what).encode()).hexdigest()[:24]
+        if fingerprint in stored:
+            clean_components.add(fingerprint)
+            kept[fingerprint] = stored[fingerprint]
+            groups += [sorted(position[c] for c in g) for g in stored[fingerprint]]
+            clean.update(members)
+        else:
+            dirty_edges += comp_edges
+            kept[fingerprint] = members  # its groups, once known (below)
+    dirty_edges.sort(reverse=True)  # the order of the whole graph's edges
+    regrouped = cluster.average_linkage(len(claims), dirty_edges, vectors, sim, mean_floor)
+    group_of = {}
+    for g in regrouped:
+        if g[0] not in clean:
+            groups.append(g)
+            for m in g:
+                group_of[m] = g
+    for fingerprint, value in kept.items():
+        if value and isinstance(value[0], int):  # a component grouped in this build
+            seen, own = set(), []
+            for m in value:
+                if id(group_of[m]) not in seen:
+                    seen.add(id(group_of[m]))
+                    own.append([ids[x] for x in group_of[m]])
+            kept[fingerprint] = own
+    state["components"] = kept
+    state["ids"] = ids
+    LAST["clusters"] = {"components": len(kept), "regrouped": len(kept) - len(clean_components), "refit": refit}
+    store.save_cached(db, kind, {"state": json.dumps(state)}, keep={"state"}, family="cluster:")
+    groups.sort(key=lambda g: g[0])
+    return cluster.cluster_rows(claims, groups, articles)
