@@ -290,16 +290,16 @@ def test_migrations_are_applied_once(tmp_path):
     db.conn.close()
     assert names == sorted(fn.__name__ for fn in store.MIGRATIONS) == [
         "m001_initial", "m002_builds", "m003_conflict_attribution", "m004_article_copy_of",
-        "m005_claim_sightings", "m006_review_history", "m007_segment_cache"]
+        "m005_claim_sightings", "m006_review_history", "m007_segment_cache", "m008_build_cache"]
 
 
 def test_seed_db_has_the_documented_tables(seed_db):
     tables = set(seed_db.table_names())
     assert {"articles", "claims", "claims_fts", "clusters", "embeddings", "conflicts", "reviews", "builds",
-            "claim_sightings", "review_history", "_verify_migrations"} <= tables
+            "claim_sightings", "review_history", "_verify_migrations", "build_cache"} <= tables
     names = [row["name"] for row in seed_db.query("select name from _verify_migrations")]
     assert sorted(names) == ["m001_initial", "m002_builds", "m003_conflict_attribution", "m004_article_copy_of",
-        "m005_claim_sightings", "m006_review_history", "m007_segment_cache"]
+        "m005_claim_sightings", "m006_review_history", "m007_segment_cache", "m008_build_cache"]
     assert {"attribution"} <= set(seed_db["conflicts"].columns_dict)
     assert {"copy_of"} <= set(seed_db["articles"].columns_dict)
     assert {"corroboration"} <= set(seed_db["clusters"].columns_dict)
@@ -333,4 +333,4 @@ def test_m003_upgrades_an_older_database(tmp_path):
         db.conn.close()
     assert rows == {"k1": ("corroborated", "corroborated"), "k2": ("single-source", "single-source")}
     assert applied == ["m001_initial", "m002_builds", "m003_conflict_attribution", "m004_article_copy_of",
-        "m005_claim_sightings", "m006_review_history", "m007_segment_cache"]
+        "m005_claim_sightings", "m006_review_history", "m007_segment_cache", "m008_build_cache"]
