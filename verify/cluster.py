@@ -176,12 +176,19 @@ class NeighbourIndex:
         return self._ids is not None and self._n == len(vectors) and k <= SEARCH_K
 
     def edges(self, k: int, min_similarity: float) -> list[tuple[float, int, int]]:
-        found: dict[tuple[int, int], float] = {}
-        for i in range(self._n):
-            for s, j in zip(self._sims[i, : k + 1], self._ids[i, : k + 1]):
-                if j >= 0 and j != i and s >= min_similarity:
-                    found[(min(i, int(j)), max(i, int(j)))] = float(s)
-        return sorted(((s, i, j) for (i, j), s in found.items()), reverse=True)
+        """(similarity, i, j), i < j, most similar first; a pair both claims list takes the
+        similarity of the later row (vectorised: the same as a loop over the rows)."""
+        sims, ids = self._sims[:, : k + 1], self._ids[:, : k + 1]
+        rows = np.broadcast_to(np.arange(self._n)[:, None], ids.shape)
+        keep = (ids >= 0) & (ids != rows) & (sims >= min_similarity)
+        s, i, j = sims[keep], rows[keep], ids[keep]
+        lo, hi = np.minimum(i, j), np.maximum(i, j)
+        # the last occurrence of each pair (row-major order) wins
+        _, last = np.unique((lo * self._n + hi)[::-1], return_index=True)
+        pick = len(s) - 1 - last
+        s, lo, hi = s[pick], lo[pick], hi[pick]
+        order = np.lexsort((hi, lo, s))[::-1]
+        return [(float(a), int(b), int(c)) for a, b, c in zip(s[order], lo[order], hi[order])]
 
 
 # Claims searched a task when the graph is searched through a runner (verify/workers.py).

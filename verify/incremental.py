@@ -109,6 +109,9 @@ class CachedReads:
             "trafilatura")).encode()).hexdigest()[:16]
         self.new: dict[str, str] = {}
         self.used: set[str] = set()
+        self.shingle_kind: str | None = None
+        self.new_shingles: dict[str, bytes] = {}
+        self.shingles_used: set[str] = set()
         self.conn = None
         if Path(db_path).exists():
             try:
@@ -140,6 +143,29 @@ class CachedReads:
         self.new[key] = json.dumps([articles, [[p.path, p.message] for p in problems]], ensure_ascii=False)
         return json.loads(self.new[key])[0], problems  # the same values a later build reads back
 
+    def shingles(self, articles: list[dict]) -> list[np.ndarray]:
+        """`provenance.shingles` of each article's text (what copy detection compares), those of
+        texts an earlier build saw read from the database."""
+        from verify import provenance
+
+        self.shingle_kind = "shingles:" + code_version("provenance")
+        hashes = [text_hash(a["text"]) for a in articles]
+        self.shingles_used = set(hashes)
+        found: dict[str, np.ndarray] = {}
+        if self.conn is not None:
+            wanted = sorted(self.shingles_used)
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                sql = f"select key, value from build_cache where kind = ? and key in ({','.join('?' * len(chunk))})"
+                found.update((k, np.frombuffer(v, dtype=np.uint64)) for k, v in self.conn.execute(sql, [self.shingle_kind, *chunk]))
+        out = []
+        for a, h in zip(articles, hashes):
+            if h not in found:
+                found[h] = provenance.shingles(a["text"])
+                self.new_shingles[h] = found[h].tobytes()
+            out.append(found[h])
+        return out
+
     def close(self) -> None:
         if self.conn is not None:
             self.conn.close()
@@ -148,6 +174,39 @@ class CachedReads:
     def save(self, db) -> None:
         self.close()
         store.save_cached(db, self.kind, self.new, keep=self.used, family="read:")
+        if self.shingle_kind is not None:
+            store.save_cached(db, self.shingle_kind, self.new_shingles, keep=self.shingles_used, family="shingles:")
+
+
+def embedding_inputs_cached(db, articles: list[dict], claims: list[dict], compute) -> list[str]:
+    """`compute(articles, claims)` (pipeline.embedding_inputs: each claim's text with names made
+    canonical, which reads its article's own aliases), article by article, those of an article
+    whose text and claims an earlier build saw (same code) read from the database."""
+    import inspect
+
+    kind = "embed-input:" + hashlib.sha256((code_version("names") + inspect.getsource(compute)).encode()).hexdigest()[:16]
+    by_article: dict[str, list[int]] = {}
+    for n, c in enumerate(claims):
+        by_article.setdefault(c["article_id"], []).append(n)
+    keys = {}
+    for a in articles:
+        what = json.dumps([a["id"], a["text"], [claims[n]["text"] for n in by_article.get(a["id"], [])]], ensure_ascii=False)
+        keys[a["id"]] = hashlib.sha256(what.encode("utf-8")).hexdigest()[:32]
+    stored = store.load_cached(db, kind, list(keys.values()))
+    out: list[str | None] = [None] * len(claims)
+    new: dict[str, str] = {}
+    for a in articles:
+        mine = by_article.get(a["id"], [])
+        if not mine:
+            continue
+        key = keys[a["id"]]
+        texts = json.loads(stored[key]) if key in stored else compute([a], [claims[n] for n in mine])
+        if key not in stored:
+            new[key] = json.dumps(texts, ensure_ascii=False)
+        for n, t in zip(mine, texts):
+            out[n] = t
+    store.save_cached(db, kind, new, keep=set(keys.values()), family="embed-input:")
+    return out
 
 
 # ---------------------------------------------------------------------------

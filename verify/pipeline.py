@@ -150,7 +150,7 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
     if not articles:
         reads.close()
         raise NothingToBuild(problems)
-    provenance.share_origins(articles)
+    provenance.share_origins(articles, reads.shingles(articles))
     tick("read", len(articles), len(articles))
 
     model_key = embed.model_key(model, backend)  # vectors of two backends never mix in the cache
@@ -166,7 +166,7 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
                 problems.append(ingest.Problem(a["path"], "no claim found in the article text (is it an article?)"))
         tick("segment", len(claims), len(claims))
 
-        texts = embedding_inputs(articles, claims)
+        texts = incremental.embedding_inputs_cached(db, articles, claims, embedding_inputs)
         cache = store.load_embeddings(db, model_key, [embed.text_hash(t) for t in texts])
         todo = len({t for t in texts if embed.text_hash(t) not in cache})
         done = 0

@@ -16,11 +16,14 @@ picture bought from a wire says nothing about who wrote the words.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter
 from functools import lru_cache
 from importlib import resources
+
+import numpy as np
 
 _MONTH = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 _DATE = _MONTH + r"\.?\s+\d{1,2}(?:,?\s+\d{4})?"
@@ -210,27 +213,23 @@ COPY_CONTAINMENT = 0.5  # share of the shorter text's word 8-grams found in the 
 COMMON_SHINGLE = 50     # an 8-gram in more articles than this is boilerplate, not copying
 
 
-def _shingles(text: str) -> set[int]:
+def shingles(text: str) -> np.ndarray:
+    """The text's word 8-grams (casefolded), each as a 64-bit hash stable across processes, sorted
+    and distinct."""
     words = re.findall(r"\w+", text.casefold())
-    return {hash(" ".join(words[i:i + SHINGLE_WORDS])) for i in range(max(1, len(words) - SHINGLE_WORDS + 1))}
+    grams = {" ".join(words[i:i + SHINGLE_WORDS]) for i in range(max(1, len(words) - SHINGLE_WORDS + 1))}
+    return np.unique(np.fromiter((int.from_bytes(hashlib.blake2b(g.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+                                                 "little") for g in grams), dtype=np.uint64, count=len(grams)))
 
 
-def copy_groups(articles: list[dict]) -> list[list[int]]:
+def copy_groups(articles: list[dict], shingled: list[np.ndarray] | None = None) -> list[list[int]]:
     """Indices of articles that are word for word the same story (one contains at least half
-    of the other's 8-word runs), in groups of two or more. Candidate pairs come from an inverted
-    index of 8-grams, so unrelated articles are never compared."""
-    shingles = [_shingles(a["text"]) for a in articles]
-    postings: dict[int, list[int]] = {}
-    for i, grams in enumerate(shingles):
-        for g in grams:
-            postings.setdefault(g, []).append(i)
-    shared: Counter = Counter()
-    for holders in postings.values():
-        if 1 < len(holders) <= COMMON_SHINGLE:
-            for x in range(len(holders)):
-                for y in range(x + 1, len(holders)):
-                    shared[(holders[x], holders[y])] += 1
-    parent = list(range(len(articles)))
+    of the other's 8-word runs), in groups of two or more. Only 8-grams that two to COMMON_SHINGLE
+    articles share are counted (an inverted index, so unrelated articles are never compared).
+    `shingled`: `shingles(a["text"])` of each article when the caller has them (a build's cache)."""
+    grams = shingled if shingled is not None else [shingles(a["text"]) for a in articles]
+    n = len(articles)
+    parent = list(range(n))
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -238,20 +237,37 @@ def copy_groups(articles: list[dict]) -> list[list[int]]:
             i = parent[i]
         return i
 
-    for (i, j), n in shared.items():
-        if n >= COPY_CONTAINMENT * min(len(shingles[i]), len(shingles[j])):
-            parent[find(j)] = find(i)
+    if n > 1:
+        every = np.concatenate(grams) if grams else np.zeros(0, dtype=np.uint64)
+        owner = np.repeat(np.arange(n), [len(g) for g in grams])
+        order = np.lexsort((owner, every))  # by 8-gram, then article: each posting list in article order
+        every, owner = every[order], owner[order]
+        starts = np.flatnonzero(np.r_[True, every[1:] != every[:-1]])
+        sizes = np.diff(np.r_[starts, len(every)])
+        pairs = []
+        for size in np.unique(sizes[(sizes > 1) & (sizes <= COMMON_SHINGLE)]):
+            holders = owner[starts[sizes == size][:, None] + np.arange(size)]  # one row per 8-gram
+            x, y = np.triu_indices(size, 1)
+            pairs.append(holders[:, x].ravel() * n + holders[:, y].ravel())
+        if pairs:
+            keys, shared = np.unique(np.concatenate(pairs), return_counts=True)
+            length = np.asarray([len(g) for g in grams])
+            first, second = keys // n, keys % n
+            copies = shared >= COPY_CONTAINMENT * np.minimum(length[first], length[second])
+            for i, j in zip(first[copies].tolist(), second[copies].tolist()):
+                parent[find(j)] = find(i)
     groups: dict[int, list[int]] = {}
-    for i in range(len(articles)):
+    for i in range(n):
         groups.setdefault(find(i), []).append(i)
     return [g for g in groups.values() if len(g) > 1]
 
 
-def share_origins(articles: list[dict]) -> None:
+def share_origins(articles: list[dict], shingled: list[np.ndarray] | None = None) -> None:
     """Copies count as one origin: an uncredited copy takes the origin its group's credits name
     (the wire), else the origin of the group's earliest article. Sets `origin` and `copy_of`
-    (the id of the article whose origin it took) on the copies; returns nothing."""
-    for group in copy_groups(articles):
+    (the id of the article whose origin it took) on the copies; returns nothing. `shingled`: see
+    `copy_groups`."""
+    for group in copy_groups(articles, shingled):
         members = [articles[i] for i in group]
         credited = Counter(a["origin"] for a in members if a["origin"] and a["origin"] != a["outlet"])
         if credited:
