@@ -81,6 +81,7 @@ def test_index_is_persisted_and_a_grown_corpus_adds_only_its_new_vectors(tmp_pat
     assert again.keys == keys  # read back from the file
     again.prepare(grown, keys + more_keys)
     assert again.n_added == len(more_keys) and not again.rebuilt
+    assert again.n_searched == len(more_keys)  # the others' rows: last build's, merged with the new vectors
     all_groups = group + [g + 1000 for g in more_group]
     assert pairs(nearest_neighbour_edges(grown, k=4, min_similarity=0.8, index=again)) == within_groups(all_groups)
 

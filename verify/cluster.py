@@ -74,6 +74,10 @@ class NeighbourIndex:
         self.rebuilt = False  # whether the last prepare made the graph anew
         self._n = -1          # claims searched by the last prepare
         self._sims = self._ids = None
+        # The last prepare's search, per distinct key: (keys, graph positions, similarities),
+        # persisted with the graph so that the next build searches only new keys.
+        self._found: tuple[list[str], np.ndarray, np.ndarray] | None = None
+        self.n_searched = 0   # distinct keys searched through the graph by the last prepare
         if self.path is not None and self.path.exists():
             self._load()
 
@@ -86,12 +90,15 @@ class NeighbourIndex:
                     return
                 graph = faiss.deserialize_index(data["index"])
                 keys = [str(k) for k in data["keys"]]
+                found = (([str(k) for k in data["found_keys"]], data["found_ids"], data["found_sims"])
+                         if "found_keys" in data else None)
         except Exception:  # unreadable or from another version: made anew
             return
         if graph.ntotal != len(keys):
             return
         self.graph, self.keys = graph, keys
         self.position = {k: i for i, k in enumerate(keys)}
+        self._found = found
 
     def _save(self) -> None:
         import faiss
@@ -101,8 +108,12 @@ class NeighbourIndex:
         fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
         try:
             with os.fdopen(fd, "wb") as f:
+                found = {}
+                if self._found is not None:
+                    found = {"found_keys": np.array(self._found[0]), "found_ids": self._found[1],
+                             "found_sims": self._found[2]}
                 np.savez(f, model=np.array(self.model), keys=np.array(self.keys),
-                         index=faiss.serialize_index(self.graph))
+                         index=faiss.serialize_index(self.graph), **found)
             os.replace(tmp, self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -129,18 +140,22 @@ class NeighbourIndex:
             self.graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
             self.keys, self.position, stale, self.rebuilt = [], {}, 0, True
         new = [k for k in first if k not in self.position]
+        if self.rebuilt:
+            self._found = None
         if new:
             self.graph.add(np.ascontiguousarray(vectors[[first[k] for k in new]], dtype=np.float32))
             for k in new:
                 self.position[k] = len(self.keys)
                 self.keys.append(k)
             self.n_added = len(new)
-            self._save()
         self.graph.hnsw.efSearch = max(HNSW_EF_SEARCH, SEARCH_K + 1 + min(stale, 32))
         uniq = list(first)
         query = np.ascontiguousarray(vectors[[first[k] for k in uniq]], dtype=np.float32)
         extra = min(stale, 32)  # room for vectors of texts no longer in the corpus
-        sims, ids = search_blocks(self.graph, query, SEARCH_K + 1 + extra, runner)
+        searched = self._found
+        sims, ids = self._search(uniq, query, SEARCH_K + 1 + extra, len(self.keys) - self.n_added, runner)
+        if self.n_added or self._found is not searched:
+            self._save()
         # Claims sharing an input share a vector: expand each distinct neighbour to its claims,
         # nearest first, the claim itself and its twins (similarity 1) before anything else.
         claims_of: dict[str, list[int]] = {}
@@ -171,6 +186,48 @@ class NeighbourIndex:
             out_sims[i, : len(got)] = got_sims
         self._n, self._ids, self._sims = n, out_ids, out_sims
         return True
+
+    def _search(self, uniq: list[str], query: np.ndarray, width: int, n_before: int, runner=None):
+        """(similarities, graph positions) of each distinct key's `width` nearest graph vectors.
+
+        A key the last prepare searched (at the same width, in the same graph) is not searched
+        again: its row then is merged with the exact similarities to the vectors added since
+        (positions from `n_before` on), a new one entering where it is nearer than the row's last.
+        Only new keys go through the graph. So a grown corpus costs its new vectors, and a row
+        can differ from what a search of the grown graph would give where HNSW is approximate
+        (the exact products find what the graph search may miss)."""
+        found = self._found
+        known: dict[str, int] = {}
+        if found is not None and found[1].shape[1] == width:
+            known = {k: r for r, k in enumerate(found[0])}
+        todo = [r for r, k in enumerate(uniq) if k not in known]
+        sims = np.zeros((len(uniq), width), dtype=np.float32)
+        ids = np.full((len(uniq), width), -1, dtype=np.int64)
+        if todo:
+            got_sims, got_ids = search_blocks(self.graph, np.ascontiguousarray(query[todo]), width, runner)
+            sims[todo], ids[todo] = got_sims, got_ids
+        reused = [r for r, k in enumerate(uniq) if k in known]
+        if reused:
+            rows = np.fromiter((known[uniq[r]] for r in reused), dtype=np.int64, count=len(reused))
+            old_sims, old_ids = found[2][rows], found[1][rows]
+            if n_before < len(self.keys):  # vectors added since: exact products, merged in
+                added = self.graph.reconstruct_n(n_before, len(self.keys) - n_before)
+                positions = np.arange(n_before, len(self.keys), dtype=np.int64)
+                for start in range(0, len(reused), QUERY_BLOCK):
+                    block = slice(start, start + QUERY_BLOCK)
+                    extra = query[np.asarray(reused[block])] @ added.T
+                    both_sims = np.concatenate([old_sims[block], extra.astype(np.float32)], axis=1)
+                    both_ids = np.concatenate([old_ids[block], np.broadcast_to(positions, extra.shape)], axis=1)
+                    both_sims[both_ids < 0] = -np.inf
+                    order = np.argsort(-both_sims, axis=1, kind="stable")[:, :width]
+                    old_sims[block] = np.take_along_axis(both_sims, order, axis=1)
+                    old_ids[block] = np.take_along_axis(both_ids, order, axis=1)
+                old_sims[old_ids < 0] = 0.0
+            sims[reused], ids[reused] = old_sims, old_ids
+        self.n_searched = len(todo)
+        if todo or n_before < len(self.keys) or found is None or len(known) != len(uniq):
+            self._found = (list(uniq), ids, sims)
+        return sims, ids
 
     def ready_for(self, vectors: np.ndarray, k: int) -> bool:
         return self._ids is not None and self._n == len(vectors) and k <= SEARCH_K
