@@ -323,11 +323,12 @@ def synthetic_claims(n_groups: int, per_group: int, seed: int, prefix: str):
     return claims, vectors, keys, articles
 
 
-def full_grouping(claims, vectors, vocabulary, idf, threshold, mutual_threshold):
-    """cluster's own average linkage over the whole graph, with the given TF-IDF: the reference."""
+def full_grouping(claims, vectors, state, threshold, mutual_threshold):
+    """cluster's own average linkage over the whole graph, with the TF-IDF of `state`: the reference."""
     from verify import incremental
 
-    lexical = incremental.lexical_transform(vocabulary, idf, [c["text"] for c in claims])
+    lexical = incremental.lexical_transform(state["vocabulary"], state["idf"], [c["text"] for c in claims],
+                                            state["stop_words"])
     sim = cluster.Similarity(vectors, lexical)
     edges, mean_floor = cluster.linkage_edges(vectors, sim, threshold, cluster.NEIGHBOURS,
                                               [c["article_id"] for c in claims], mutual_threshold)
@@ -340,6 +341,27 @@ def groups_of(claims):
     for c in claims:
         by.setdefault(c["cluster_id"], set()).add(c["id"])
     return {frozenset(g) for g in by.values()}
+
+
+def test_the_tfidf_rows_are_scikit_learns(seed_claims):
+    """The clustering's TF-IDF rows, computed without scikit-learn, are its own bit for bit."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from verify import incremental
+
+    texts = [c["text"] for c in seed_claims] + ["", "the and of", "Pyongyang's 5,383 shells, Kuzhenkino -- again"]
+    vocabulary, idf, stop_words = incremental.lexical_fit(texts[:40])
+    mine = incremental.lexical_transform(vocabulary, [float(x) for x in idf], texts, stop_words)
+    theirs = TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32).fit(texts[:40]).transform(texts)
+    assert mine.dtype == theirs.dtype == np.float32
+    assert (mine.indptr == theirs.indptr).all() and (mine.indices == theirs.indices).all()
+    assert (mine.data == theirs.data).all()
+    # On the texts it was fitted on: the fit's own rows (indices sorted).
+    whole = TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32).fit_transform(texts)
+    whole.sort_indices()
+    vocabulary, idf, stop_words = incremental.lexical_fit(texts)
+    again = incremental.lexical_transform(vocabulary, [float(x) for x in idf], texts, stop_words)
+    assert (again.indices == whole.indices).all() and (again.data == whole.data).all()
 
 
 def test_clusters_of_a_grown_and_shrunk_graph_are_the_whole_graphs(tmp_path, monkeypatch):
@@ -375,7 +397,7 @@ def test_clusters_of_a_grown_and_shrunk_graph_are_the_whole_graphs(tmp_path, mon
     stats = incremental.LAST["clusters"]
     assert not stats["refit"] and state2["model"] == state["model"]
     assert 0 < stats["regrouped"] < stats["components"] / 4  # most components kept their groups
-    assert groups_of(claims) == full_grouping(grown, vg, state["vocabulary"], np.asarray(state["idf"]), threshold, mutual)
+    assert groups_of(claims) == full_grouping(grown, vg, state, threshold, mutual)
     assert any("j0" in g and "a0" in g for g in groups_of(claims))
 
     # Shrunk: a group of the base removed, and the joiner gone again.
@@ -384,13 +406,13 @@ def test_clusters_of_a_grown_and_shrunk_graph_are_the_whole_graphs(tmp_path, mon
     vs = np.concatenate([vb[keep], vm])
     claims, rows, state3 = run(shrunk, vs, [kb[i] for i in keep] + km, {**ab, **am})
     assert not incremental.LAST["clusters"]["refit"]
-    assert groups_of(claims) == full_grouping(shrunk, vs, state["vocabulary"], np.asarray(state["idf"]), threshold, mutual)
+    assert groups_of(claims) == full_grouping(shrunk, vs, state, threshold, mutual)
 
     # Past REFIT_SHARE of the fitted corpus changed: the words are weighed again, all is grouped.
     monkeypatch.setattr(incremental, "REFIT_SHARE", 0.01)
     claims, rows, state4 = run(grown, vg, kg, {**ab, **am, "b-join": {"id": "b-join", "origin": "b-join"}})
     assert incremental.LAST["clusters"]["refit"] and incremental.LAST["clusters"]["regrouped"] == incremental.LAST["clusters"]["components"]
-    assert groups_of(claims) == full_grouping(grown, vg, state4["vocabulary"], np.asarray(state4["idf"]), threshold, mutual)
+    assert groups_of(claims) == full_grouping(grown, vg, state4, threshold, mutual)
     db.conn.close()
 
 

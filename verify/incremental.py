@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -431,31 +432,64 @@ REFIT_SHARE = 0.10
 
 
 def lexical_fit(texts: list[str]):
-    """(vocabulary, idf, rows): the clustering's TF-IDF (cluster.lexical_vectors) fitted on `texts`,
-    its rows with their column indices sorted (as `lexical_transform` gives them)."""
+    """(vocabulary, idf, stop words): the clustering's TF-IDF (cluster.lexical_vectors' settings)
+    fitted on `texts`; vocabulary None when no word is left."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32)
     try:
-        rows = vectorizer.fit_transform(texts)
+        vectorizer.fit(texts)
     except ValueError:  # no word left (every claim is stop words or numbers)
-        return [], None, None
-    rows.sort_indices()
-    return vectorizer.get_feature_names_out().tolist(), vectorizer.idf_, rows
+        return None, None, None
+    return vectorizer.get_feature_names_out().tolist(), vectorizer.idf_, sorted(vectorizer.get_stop_words())
 
 
-def lexical_transform(vocabulary: list[str], idf: np.ndarray, texts: list[str]):
-    """The rows of `texts` under a fitted vocabulary and IDF: on the texts it was fitted on, the
-    fit's own rows exactly."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
+
+
+def lexical_transform(vocabulary: list[str] | None, idf, texts: list[str], stop_words):
+    """The TF-IDF rows of `texts` under a fitted vocabulary and IDF: what scikit-learn's
+    TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=float32).transform gives
+    (lower-cased, its token pattern, counts -> 1 + log, times IDF, rows L2-normalised in float32,
+    column indices sorted), without importing scikit-learn (seconds a build on this machine).
+    tests/test_incremental.py checks it against scikit-learn's."""
+    import scipy.sparse as sp
 
     if not vocabulary:
         return None
-    vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, dtype=np.float32, vocabulary=vocabulary)
-    vectorizer.idf_ = np.asarray(idf, dtype=np.float32)
-    rows = vectorizer.transform(texts)
-    rows.sort_indices()
-    return rows
+    index = {w: n for n, w in enumerate(vocabulary)}
+    stop = frozenset(stop_words)
+    indptr, indices, counts = [0], [], []
+    for text in texts:
+        row: dict[int, int] = {}
+        for token in _TOKEN.findall(text.lower()):
+            if token not in stop and (n := index.get(token)) is not None:
+                row[n] = row.get(n, 0) + 1
+        for n in sorted(row):
+            indices.append(n)
+            counts.append(row[n])
+        indptr.append(len(indices))
+    data = np.asarray(counts, dtype=np.float32)
+    np.log(data, data)
+    data += np.float32(1.0)
+    cols = np.asarray(indices, dtype=np.int32)
+    data *= np.asarray(idf, dtype=np.float32)[cols]
+    bounds = np.asarray(indptr, dtype=np.int64)
+    # As scikit-learn's inplace_csr_row_normalize_l2: each row's squares (float32 products) summed
+    # one by one in a double, in column order (a column position at a time for all rows: the
+    # zeros that pad shorter rows change no sum), then each value divided in double by its root.
+    lengths = np.diff(bounds)
+    row_of = np.repeat(np.arange(len(texts)), lengths)
+    place = np.arange(len(data)) - bounds[:-1][row_of]
+    padded = np.zeros((len(texts), int(lengths.max()) if len(texts) and len(data) else 0), dtype=np.float32)
+    padded[row_of, place] = data
+    total = np.zeros(len(texts), dtype=np.float64)
+    for c in range(padded.shape[1]):
+        total += (padded[:, c] * padded[:, c]).astype(np.float64)
+    norm = np.sqrt(total)
+    norm[total == 0.0] = 1.0
+    data = (data.astype(np.float64) / norm[row_of]).astype(np.float32)
+    return sp.csr_matrix((data, cols, bounds), shape=(len(texts), len(vocabulary)))
 
 
 def _components(n: int, edges: list[tuple[float, int, int]]) -> dict[int, tuple[list[int], list]]:
@@ -509,13 +543,14 @@ def build_clusters_cached(db, claims: list[dict], vectors: np.ndarray, vector_ke
     refit = (state is None or len(claims) < frozen_from or not state["vocabulary"]
              or changed > REFIT_SHARE * state["n_fit"])
     if refit:
-        vocabulary, idf, lexical = lexical_fit(texts)
-        model = hashlib.sha256(json.dumps([vocabulary, [float(x) for x in idf] if idf is not None else None]).encode()).hexdigest()[:16]
-        state = {"settings": settings, "vocabulary": vocabulary, "idf": [float(x) for x in idf] if idf is not None else [],
+        vocabulary, idf, stop_words = lexical_fit(texts)
+        idf = [float(x) for x in idf] if idf is not None else []
+        model = hashlib.sha256(json.dumps([vocabulary, idf, stop_words]).encode()).hexdigest()[:16]
+        state = {"settings": settings, "vocabulary": vocabulary or [], "idf": idf, "stop_words": stop_words or [],
                  "model": model, "n_fit": len(claims), "changed": 0, "components": {}}
     else:
-        lexical = lexical_transform(state["vocabulary"], np.asarray(state["idf"], dtype=np.float32), texts)
         state["changed"] = changed
+    lexical = lexical_transform(state["vocabulary"], state["idf"], texts, state["stop_words"])
     sim = cluster.Similarity(vectors, lexical)
     article_of = [c["article_id"] for c in claims]
     edges, mean_floor = cluster.linkage_edges(vectors, sim, threshold, cluster.NEIGHBOURS, article_of, mutual_threshold,
