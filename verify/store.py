@@ -4,8 +4,8 @@ Migrations are small functions applied in order when a database is opened, each 
 `_verify_migrations` (the pattern of simonw/llm's embeddings_migrations.py). The database opens
 in Datasette as it is: plain tables, foreign keys, full-text search on claims.
 
-A build replaces the corpus tables (articles, claims, clusters, conflicts) but keeps what
-outlives any corpus: the embedding cache, keyed by (model, text hash), reviews (and their
+A build replaces the corpus tables (articles, claims, clusters, conflicts), writing only the rows
+that changed (`update_corpus`), but keeps what outlives any corpus: the embedding cache, keyed by (model, text hash), reviews (and their
 history), keyed by the content of the two claims of a conflict, and when each claim text was
 first seen.
 
