@@ -40,9 +40,10 @@ LAST: dict[str, dict] = {}
 
 @functools.cache
 def code_version(*modules: str) -> str:
-    """A hash of the named verify modules' source: a change to any of them is another version."""
+    """A hash of the named verify modules' source (and of this module's, which says how values are
+    stored): a change to any of them is another version."""
     here = Path(__file__).resolve().parent
-    h = hashlib.sha256()
+    h = hashlib.sha256((here / "incremental.py").read_bytes())
     for name in modules:
         h.update(name.encode())
         h.update((here / f"{name}.py").read_bytes())
