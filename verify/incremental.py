@@ -595,6 +595,7 @@ def build_clusters_cached(db, claims: list[dict], vectors: np.ndarray, vector_ke
     state["components"] = kept
     state["ids"] = ids
     LAST["clusters"] = {"components": len(kept), "regrouped": len(kept) - len(clean_components), "refit": refit}
-    store.save_cached(db, kind, {"state": json.dumps(state)}, keep={"state"}, family="cluster:")
+    if json.dumps(state) != raw:  # a build that changed nothing writes nothing
+        store.save_cached(db, kind, {"state": json.dumps(state)}, keep={"state"}, family="cluster:")
     groups.sort(key=lambda g: g[0])
     return cluster.cluster_rows(claims, groups, articles)

@@ -318,12 +318,16 @@ def save_cached(db: sqlite_utils.Database, kind: str, new: dict[str, str], keep:
     """Add `new` to `build_cache` under `kind`, in one short transaction of its own (a cache worth
     keeping if the build dies). With `keep`, drop the keys of `kind` not in it; with `family`
     (a prefix of kinds: "analyse:"), drop the other kinds of that family (older code versions)."""
+    older = family is not None and db.conn.execute(
+        "select 1 from build_cache where substr(kind, 1, length(?)) = ? and kind != ? limit 1", [family, family, kind]).fetchone()
+    stale = [] if keep is None else [row[0] for row in db.conn.execute("select key from build_cache where kind = ?", [kind])
+                                     if row[0] not in keep]
+    if not (older or stale or new):
+        return  # nothing to write: no transaction (a build that changed nothing leaves the file as it was)
     with write_transaction(db):
-        if family is not None:
+        if older:
             db.execute("delete from build_cache where substr(kind, 1, length(?)) = ? and kind != ?", [family, family, kind])
-        if keep is not None:
-            stale = [row[0] for row in db.conn.execute("select key from build_cache where kind = ?", [kind])
-                     if row[0] not in keep]
+        if stale:
             for i in range(0, len(stale), 500):
                 chunk = stale[i : i + 500]
                 db.execute(f"delete from build_cache where kind = ? and key in ({','.join('?' * len(chunk))})",
