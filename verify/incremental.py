@@ -117,7 +117,9 @@ class CachedReads:
         self.conn = None
         if Path(db_path).exists():
             try:
-                conn = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True, timeout=30)
+                # read and write (never create): as the last connection it removes the WAL files it
+                # opened on close, which a read-only one cannot (it only ever reads)
+                conn = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=rw", uri=True, timeout=30)
                 conn.execute("select 1 from build_cache limit 1")
                 self.conn = conn
             except sqlite3.Error:
@@ -172,6 +174,12 @@ class CachedReads:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+    def __enter__(self) -> "CachedReads":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()  # the reading is done: nothing of the database stays open
 
     def save(self, db) -> None:
         self.close()

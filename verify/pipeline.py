@@ -145,12 +145,11 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
     started = time.perf_counter()
     tick = progress or (lambda stage, done, total: None)
 
-    reads = incremental.CachedReads(db_path)  # files read by an earlier build are not parsed again
-    articles, problems = ingest.read_articles(list(paths), reads.read)
-    if not articles:
-        reads.close()
-        raise NothingToBuild(problems)
-    provenance.share_origins(articles, reads.shingles(articles))
+    with incremental.CachedReads(db_path) as reads:  # files read by an earlier build are not parsed again
+        articles, problems = ingest.read_articles(list(paths), reads.read)
+        if not articles:
+            raise NothingToBuild(problems)
+        provenance.share_origins(articles, reads.shingles(articles))
     tick("read", len(articles), len(articles))
 
     model_key = embed.model_key(model, backend)  # vectors of two backends never mix in the cache
