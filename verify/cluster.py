@@ -294,13 +294,13 @@ def nearest_neighbour_edges(vectors: np.ndarray, k: int = NEIGHBOURS, min_simila
     NeighbourIndex); otherwise exact: scikit-learn's brute-force search computes distances in
     row chunks bounded by its working_memory setting, so memory stays O(N x k), not O(N^2).
     """
-    from sklearn.neighbors import NearestNeighbors
-
     n = len(vectors)
     if n < 2:
         return []
     if index is not None and index.ready_for(vectors, k):
         return index.edges(k, min_similarity)
+    from sklearn.neighbors import NearestNeighbors  # imported only here: seconds a build
+
     # Vectors are unit length, so Euclidean distance ranks like cosine (|a-b|^2 = 2 - 2cos) and
     # takes scikit-learn's fast dot-product path (3x quicker than metric="cosine" here).
     search = NearestNeighbors(n_neighbors=min(k + 1, n), metric="euclidean", algorithm="brute").fit(vectors)
