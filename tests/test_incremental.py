@@ -227,7 +227,7 @@ def segment_calls(monkeypatch):
 
 
 def test_a_grown_changed_and_shrunk_corpus_builds_as_a_full_build_does(tmp_path, make_file, make_jsonl,
-                                                                      segment_calls, seed_build):
+                                                                      segment_calls, seed_build, monkeypatch):
     from verify import pipeline
 
     from conftest import GOOD_ARTICLE
@@ -243,6 +243,8 @@ def test_a_grown_changed_and_shrunk_corpus_builds_as_a_full_build_does(tmp_path,
     make_jsonl("herald.jsonl", [REPRINT_ROW], folder="extra")
     from verify import incremental
 
+    monkeypatch.setattr(incremental, "DETAILS", True)
+    pipeline.build([SEEDS], db_path)  # again, noting every pair's similarity
     before = incremental.LAST["conflicts"]["similarity"]
     segment_calls.clear()
     pipeline.build([SEEDS, extra], db_path)

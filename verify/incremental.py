@@ -32,6 +32,7 @@ from verify import conflicts, store
 # {"analyses": {"texts", "computed"}, "conflicts": {"pairs", "scored"}, "clusters": {"components",
 # "regrouped", "refit"}}.
 LAST: dict[str, dict] = {}
+DETAILS = False  # also the pairs compared and every pair's similarity (tests)
 
 # ---------------------------------------------------------------------------
 # Versions and a JSON codec for the cached values
@@ -396,11 +397,13 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
             if row is not None:
                 row[WORD_OVERLAP] = 0.0
             new[keys[n]] = _pair_value(row, rule)
-            stored[keys[n]] = _read_pair_value(new[keys[n]])
+            stored[keys[n]] = (np.asarray(row if row is not None else [], dtype=np.float64),
+                               json.loads(json.dumps(rule)) if rule is not None else None)  # as read back
     store.save_cached(db, kind, new, keep=set(keys), family="pair:")
-    LAST["conflicts"] = {"pairs": len(keys), "scored": len(todo),
-                         "scored_pairs": [(claims[cand.pairs[n][0]]["id"], claims[cand.pairs[n][1]]["id"]) for n in todo],
-                         "similarity": {(claims[i]["id"], claims[j]["id"]): sim for i, j, sim in cand.pairs}}
+    LAST["conflicts"] = {"pairs": len(keys), "scored": len(todo)}
+    if DETAILS:  # which pairs, for the tests (a dict of every pair: not kept in a real build)
+        LAST["conflicts"]["scored_pairs"] = [(claims[cand.pairs[n][0]]["id"], claims[cand.pairs[n][1]]["id"]) for n in todo]
+        LAST["conflicts"]["similarity"] = {(claims[i]["id"], claims[j]["id"]): sim for i, j, sim in cand.pairs}
 
     found = [dict(stored[key][1]) for key in keys if stored[key][1] is not None]
     rule_denials = {row["pair_key"] for row in found if row["kind"] == "denial"}  # as find_conflicts
