@@ -4,13 +4,20 @@ articles costs about what the new articles cost.
 Everything here is a cache of a pure function: a value is stored under a key that holds every
 input of the computation and the version of the code that computed it (a hash of the module
 source files), so a value read back is the one the build would compute again. A full build is the
-same code with empty caches. What is kept (table `build_cache`, store.m008):
+same code with empty caches. What is kept (table `build_cache`, store.m008; each kind named
+`<what>:<version>`, older versions dropped by the next build):
 
-  * `analyse:<version>`: the conflict cues of a claim text (conflicts.analyse), by text hash;
-  * `pair:<version>`: a candidate pair's conflict features and the rules' verdict
-    (find_conflicts_cached), by a key of everything the pair's score reads but the corpus-wide
-    word weights, which are applied afresh to every pair in every build;
-  * the clustering's state (cluster_cached): see there.
+  * `read:` the articles and problems of an input file, by its path and bytes (CachedReads);
+  * `shingles:` an article text's word 8-gram hashes (copy detection, provenance.copy_groups);
+  * `embed-input:` an article's claims as embedded (names made canonical), by its text and claims;
+  * `analyse:` the conflict cues of a claim text (conflicts.analyse), by text hash;
+  * `slots:` the slots of an article text (its reference date, slots.reference_dates);
+  * `pair:` a candidate pair's conflict features and the rules' verdict (find_conflicts_cached),
+    by a key of everything the pair's score reads but the corpus-wide word weights, which are
+    applied afresh to every pair in every build;
+  * `cluster:` the clustering's word weights and each linkage component's groups
+    (build_clusters_cached).
+The nearest-neighbour lists are kept with the HNSW graph (cluster.NeighbourIndex).
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ LAST: dict[str, dict] = {}
 DETAILS = False  # also the pairs compared and every pair's similarity (tests)
 
 # ---------------------------------------------------------------------------
-# Versions and a JSON codec for the cached values
+# Versions, and the cached values as restricted pickles
 # ---------------------------------------------------------------------------
 
 
