@@ -463,15 +463,22 @@ def update_corpus(db: sqlite_utils.Database, articles: list[dict], claims: list[
 
 
 def refresh_statuses(db: sqlite_utils.Database) -> None:
-    """A cluster is conflicting while a pending or confirmed conflict touches one of its claims."""
+    """A cluster is conflicting while a pending or confirmed conflict touches one of its claims.
+
+    The clusters touched are found once (each conflict's two claims by primary key), and only
+    rows whose status changes are written: a query per cluster over every conflict took seconds
+    at 40k claims, and rewriting every row made each build's transaction long."""
     db.execute(
         """
-        update clusters set status = case when exists (
-            select 1 from conflicts
+        with touched(cluster_id) as (
+            select claims.cluster_id from conflicts
             join claims on claims.id in (conflicts.claim_a, conflicts.claim_b)
             left join reviews on reviews.pair_key = conflicts.pair_key
-            where claims.cluster_id = clusters.id and coalesce(reviews.decision, 'pending') != 'dismissed'
-        ) then 'conflicting' else corroboration end
+            where coalesce(reviews.decision, 'pending') != 'dismissed'
+        )
+        update clusters set status = case when id in (select cluster_id from touched)
+                                          then 'conflicting' else corroboration end
+        where status is not (case when id in (select cluster_id from touched) then 'conflicting' else corroboration end)
         """
     )
 
