@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from conftest import ROOT, SEEDS, open_store
 from serve_helpers import Server, copy_db
-from test_browser import CHROMIUM, HOSTILE_TXT, NORMAL_TXT, Log, assert_quiet, browser  # noqa: F401 (browser: a fixture)
+from test_browser import CHROMIUM, HOSTILE_TXT, NORMAL_TXT, Log, assert_quiet, browser, open_article  # noqa: F401 (browser: a fixture)
 from verify import pipeline, store
 
 SCREENSHOT = ROOT / "reports" / "screenshots" / "serve.png"
@@ -282,7 +282,7 @@ def test_a_hostile_article_stays_inert_in_the_live_page(open_page, seed_build, t
         assert page.locator("[onerror], [onclick], [onload], [onmouseover]").count() == 0
         assert page.locator('a[href^="javascript:" i]').count() == 0
         article = page.locator("details.article").filter(has_text="defaced")
-        article.locator("summary").click()
+        open_article(article)
         body = article.locator(".article-text")
         expect(body).to_contain_text("<script>document.title='pwned';alert(1)</script>")
         expect(body).to_contain_text('<img src=x onerror="alert(2)">')
