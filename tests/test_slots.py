@@ -99,6 +99,31 @@ def test_scorer_file_matches_the_features_it_reads():
     assert scorer is not None, "models/conflict/model.json ships with the package"
     assert len(scorer.weights) == len(conflict_model.FEATURES) == len(scorer.mean)
     assert 0.0 < scorer.flag_threshold < 1.0
+    if scorer.trees is not None:  # every split reads a feature that exists
+        assert all(t["feature"][~t["leaf"]].max(initial=0) < len(conflict_model.FEATURES) for t in scorer.trees.trees)
+
+
+def test_tree_scorer_gives_scikit_learns_probabilities_after_a_round_trip_through_json():
+    """The shipped trees are read from JSON and evaluated without scikit-learn: the same
+    probabilities as the fitted estimator, a missing value included."""
+    import json
+
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    n = len(conflict_model.FEATURES)
+    rng = np.random.default_rng(0)
+    X = rng.random((1500, n))
+    X[:, 3] = rng.integers(0, 3, len(X))
+    X[rng.random(len(X)) < 0.05, 5] = np.nan
+    y = (X[:, 0] + 0.3 * X[:, 3] + rng.normal(0, 0.2, len(X)) > 0.9).astype(int)
+    model = HistGradientBoostingClassifier(max_iter=40, max_depth=3, random_state=0).fit(X, y)
+    scorer = conflict_model.from_json(json.loads(json.dumps(conflict_model.from_boosting(model, 0.6).to_json())))
+    test = rng.random((400, n))
+    test[::7, 5] = np.nan
+    assert scorer.flag_threshold == 0.6 and scorer.trees is not None
+    assert np.allclose(scorer.probability(test.tolist()), model.predict_proba(test)[:, 1], rtol=0, atol=1e-12)
+    assert len(scorer.probability([])) == 0
 
 
 def test_place_clashes_do_not_depend_on_the_hash_seed():

@@ -5,10 +5,13 @@ denial, a negation, another date, number, time or place for the same event. Alon
 much: a death toll that rose, a statement of Friday and another of Sunday, one object "north"
 of a city and another "south" of another. This scorer weighs those cues together with how
 close the claims are (embedding and word overlap), who speaks for whom, and, when the shipped
-pair model is present, its contradiction and entailment probabilities. It is a logistic
-regression whose weights live in `models/conflict/model.json` (training: `models/conflict/train.py`,
-on the development stories; evaluation leave-one-story-out in `models/conflict/README.md`), so
-every weight can be read.
+pair model is present, its contradiction and entailment probabilities. It is a small ensemble of
+gradient-boosted trees (or, trained with `--learner logistic`, a logistic regression) kept as
+plain numbers in `models/conflict/model.json` (training: `models/conflict/train.py`, on the
+development stories; evaluation leave-one-story-out in `models/conflict/README.md`). Trees let
+cues count together: a date clash when the words around the two dates overlap, a denial when it
+is about the other side's party. The scorer only ranks; what a reviewer reads is the rules' cue
+(`explain`).
 
 `features(...)` is the single definition of the inputs, used by the build and by training.
 """
@@ -80,31 +83,96 @@ def features(p: PairInputs) -> tuple[list[float], slot_module.Comparison]:
 
 
 @dataclass
+class Trees:
+    """A gradient-boosted ensemble of small regression trees, as plain arrays (read from JSON, so
+    no pickle and no scikit-learn at run time). Each tree sends a row left when its feature is at
+    most the node's threshold (a missing value goes where the node says); the log-odds are the
+    baseline plus the leaf values reached."""
+    baseline: float
+    trees: list[dict]  # per tree: feature, threshold, left, right, leaf, value, missing_left (per node)
+
+    def log_odds(self, x: np.ndarray) -> np.ndarray:
+        out = np.full(len(x), self.baseline)
+        rows = np.arange(len(x))
+        for t in self.trees:
+            node = np.zeros(len(x), dtype=np.int64)
+            for _ in range(t["depth"] + 1):
+                inner = ~t["leaf"][node]
+                if not inner.any():
+                    break
+                value = x[rows, t["feature"][node]]
+                left = (value <= t["threshold"][node]) | (np.isnan(value) & t["missing_left"][node])
+                node = np.where(inner, np.where(left, t["left"][node], t["right"][node]), node)
+            out += t["value"][node]
+        return out
+
+
+_TREE_FIELDS = {"feature": np.int64, "threshold": float, "left": np.int64, "right": np.int64, "leaf": bool,
+                "value": float, "missing_left": bool}
+
+
+def _tree_arrays(doc: dict) -> dict:
+    tree = {k: np.asarray(doc[k], dtype=kind) for k, kind in _TREE_FIELDS.items()}
+    tree["depth"] = int(doc["depth"])
+    return tree
+
+
+@dataclass
 class Scorer:
+    """P(conflict) of a candidate pair from its features: a logistic regression (weights, mean,
+    scale) or, when `trees` is set, gradient-boosted trees over the raw features."""
     weights: np.ndarray
     intercept: float
     mean: np.ndarray
     scale: np.ndarray
     flag_threshold: float
     uses_nli: bool
+    trees: Trees | None = None
 
     def probability(self, rows: list[list[float]]) -> np.ndarray:
-        if not rows:
+        if not len(rows):
             return np.zeros(0)
-        x = (np.asarray(rows, dtype=float) - self.mean) / self.scale
-        return 1.0 / (1.0 + np.exp(-(x @ self.weights + self.intercept)))
+        x = np.asarray(rows, dtype=float)
+        if self.trees is not None:
+            z = self.trees.log_odds(x)
+        else:
+            z = ((x - self.mean) / self.scale) @ self.weights + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
 
     def to_json(self) -> dict:
-        return {"features": FEATURES, "weights": self.weights.tolist(), "intercept": self.intercept,
-                "mean": self.mean.tolist(), "scale": self.scale.tolist(), "flag_threshold": self.flag_threshold,
-                "uses_nli": self.uses_nli}
+        doc = {"features": FEATURES, "flag_threshold": self.flag_threshold, "uses_nli": self.uses_nli}
+        if self.trees is not None:
+            trees = [{"depth": t["depth"], **{k: t[k].tolist() for k in _TREE_FIELDS}} for t in self.trees.trees]
+            return {**doc, "learner": "gradient-boosted trees", "baseline": self.trees.baseline, "trees": trees}
+        return {**doc, "learner": "logistic regression", "weights": self.weights.tolist(), "intercept": self.intercept,
+                "mean": self.mean.tolist(), "scale": self.scale.tolist()}
+
+
+def from_boosting(estimator, flag_threshold: float, uses_nli: bool = False) -> Scorer:
+    """A Scorer from a fitted scikit-learn HistGradientBoostingClassifier (binary, numerical
+    features only): its trees copied out node by node."""
+    trees = []
+    for (predictor,) in estimator._predictors:
+        nodes = predictor.nodes
+        trees.append({"feature": nodes["feature_idx"].astype(np.int64), "threshold": nodes["num_threshold"].astype(float),
+                      "left": nodes["left"].astype(np.int64), "right": nodes["right"].astype(np.int64),
+                      "leaf": nodes["is_leaf"].astype(bool), "value": nodes["value"].astype(float),
+                      "missing_left": nodes["missing_go_to_left"].astype(bool), "depth": int(nodes["depth"].max())})
+    n = len(FEATURES)
+    return Scorer(np.zeros(n), 0.0, np.zeros(n), np.ones(n), flag_threshold, uses_nli,
+                  Trees(float(np.ravel(estimator._baseline_prediction)[0]), trees))
 
 
 def from_json(doc: dict) -> Scorer:
     if list(doc["features"]) != FEATURES:
         raise ValueError("conflict model was trained on other features; retrain it (models/conflict/train.py)")
+    threshold, uses_nli = float(doc["flag_threshold"]), bool(doc.get("uses_nli", False))
+    if "trees" in doc:
+        n = len(FEATURES)
+        return Scorer(np.zeros(n), 0.0, np.zeros(n), np.ones(n), threshold, uses_nli,
+                      Trees(float(doc["baseline"]), [_tree_arrays(t) for t in doc["trees"]]))
     return Scorer(np.asarray(doc["weights"]), float(doc["intercept"]), np.asarray(doc["mean"]),
-                  np.asarray(doc["scale"]), float(doc["flag_threshold"]), bool(doc.get("uses_nli", False)))
+                  np.asarray(doc["scale"]), threshold, uses_nli)
 
 
 @lru_cache(maxsize=4)
