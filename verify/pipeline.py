@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from verify import (cluster, conflict_model, conflicts, embed, incremental, ingest, names, pairmodel, provenance,
-                    report, segment, store, workers)
+from verify import (cluster, conflict_model, conflicts, embed, incremental, ingest, merge, names, pairmodel,
+                    provenance, report, segment, store, workers)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -132,10 +132,11 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
           progress: Progress | None = None, nli_model: str | None = None,
           conflict_model_path: str | None = None, flag_threshold: float | None = None,
           mutual_threshold: float = cluster.DEFAULT_MUTUAL_THRESHOLD, backend: str | None = None,
-          scheduler: str | None = None) -> BuildResult:
+          scheduler: str | None = None, merge_model: str | None = None) -> BuildResult:
     """Build the corpus of `paths` into `db_path` (and a report into `out_dir`).
 
-    `threshold` and `mutual_threshold`: see `cluster.group_claims`.
+    `threshold` and `mutual_threshold`: see `cluster.group_claims`. `merge_model`: the merge
+    verifier's JSON (default: the shipped models/merge/model.json; see verify/merge.py).
     `conflict_model_path`: the conflict scorer's JSON (default: the shipped models/conflict/
     model.json; without it the rules alone flag conflicts). `flag_threshold`: the score from
     which a pair is flagged (default: the scorer's own, chosen on the development stories).
@@ -192,7 +193,8 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
             neighbours.prepare(vectors, vector_keys, runner)
         # Only the parts of the similarity graph that changed since the last build are grouped again.
         clusters = incremental.build_clusters_cached(db, claims, vectors, vector_keys, by_id, threshold, mutual_threshold,
-                                                     denies, neighbours) if claims else []
+                                                     denies, neighbours,
+                                                     verifier=merge.load(merge_model)) if claims else []
         tick("cluster", len(clusters), len(clusters))
 
         def encode_cached(extra: list[str]):
