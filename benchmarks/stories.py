@@ -2,20 +2,24 @@
 
     .venv/bin/python benchmarks/stories.py [STORY_DIR ...] [--json] [--verbose]
 
-Three settings are fitted on the stories: the clustering thresholds T (any pair) and M (pairs
-that are each other's best match across two articles), and the conflict flag threshold F. The stories are a development set, so the figures that count are
-leave-one-story-out: each story is scored at the T and F chosen on the other stories. Then come
-the values chosen on all stories (what the shipped defaults should be), and the figures of a
-build at the shipped defaults (`pipeline.build` with no threshold arguments).
+Four settings are fitted on the stories: the clustering thresholds T (any pair joins) and M (pairs
+of different articles that are each other's best match are asked to the merge verifier from this
+similarity), the merge verifier's probability threshold P (verify/merge.py; the verifier itself,
+a logistic regression over pair features, is trained on the stories' keys by
+models/merge/train.py), and the conflict flag threshold F. The stories are a development set, so
+the figures that count are leave-one-story-out: for each story, a verifier is trained on the
+other stories, (T, M, P) and F are chosen on them, and the story is built at those values with
+that verifier and a conflict scorer trained on the other stories too (models/conflict/train.py,
+its flag threshold chosen there); its row is that build's. Then come the values chosen on all
+stories with a verifier trained on all (what the shipped defaults and models/merge/model.json
+should be), and the figures of a build at the shipped defaults (`pipeline.build` with no
+threshold arguments).
 
-Each story is built once per (T, M) into its own temporary database (embeddings cached there, so
-only the first build encodes). F needs no rebuild: when `pipeline.build` takes `flag_threshold`
-it is passed 0.0 so every candidate conflict is stored with its score, and F filters them here.
-
-The conflict scorer (models/conflict/) is itself trained on these stories, so the shipped one
-has seen every story. For the leave-one-story-out rows, each held-out story is built once more
-at its chosen T with a scorer trained on the other stories only (models/conflict/train.py, its
-flag threshold chosen there on those stories), and its conflict figures come from that build.
+Each story is built once (every candidate conflict stored with its score: F filters them here).
+The clustering stage's inputs are kept from that build, and the (T, M, P) grid is tried on them
+in this process (cluster.verifier_candidates once, then cluster.verified_edges and average
+linkage per point): the same functions a build runs. Conflicts in the grid are that build's,
+deduplicated per cluster pair as that build's clusters were; only F's choice reads them.
 
 How a result is read (`benchmarks/story_key.py`, after the stories' README):
   conflicts  gold conflicts found (a flagged conflict pairs a side-a claim with a side-b claim)

@@ -548,7 +548,7 @@ def build_clusters_cached(db, claims: list[dict], vectors: np.ndarray, vector_ke
     from verify import cluster
 
     frozen_from = FROZEN_FROM if frozen_from is None else frozen_from
-    kind = "cluster:" + code_version("cluster", "merge")
+    kind = "cluster:" + code_version("cluster")
     settings = [threshold, mutual_threshold, cluster.NEIGHBOURS] + ([verifier.key] if verifier is not None else [])
     texts = [c["text"] for c in claims]
     ids = [c["id"] for c in claims]
