@@ -156,3 +156,24 @@ def test_verifier_weights_decide_the_pair():
 
 def test_pairs_from_the_threshold_join_whatever_the_verifier_says():
     assert _group(verifier(0.5, intercept=-5.0), ["a", "b", "b"], None, 0.55, 0.5) == [[0, 1], [2]]
+
+
+def test_a_rebuild_with_another_verifier_groups_again(tmp_path):
+    from verify import incremental, store
+
+    vectors = from_gram(GRAM)
+    claims = [{"id": f"c{n}", "article_id": a, "text": t, "speaker": None, "position": n}
+              for n, (a, t) in enumerate(zip(["a", "b", "b"], TEXTS))]
+    articles = {a: {"id": a, "origin": a} for a in "ab"}
+    db = store.open_db(tmp_path / "v.db")
+    try:
+        def grouped(v):
+            rows = incremental.build_clusters_cached(db, [dict(c) for c in claims], vectors, ["k0", "k1", "k2"],
+                                                     articles, 0.8, 0.5, [False] * 3, verifier=v)
+            return sorted(r["size"] for r in rows)
+
+        assert grouped(verifier(0.5, intercept=5.0)) == [1, 2]
+        assert grouped(verifier(0.5, intercept=-5.0)) == [1, 1, 1]  # not the cached grouping of the first
+        assert grouped(verifier(0.5, intercept=5.0)) == [1, 2]
+    finally:
+        db.conn.close()

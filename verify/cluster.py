@@ -12,9 +12,12 @@ Two things make paraphrases across outlets meet without merging what merely shar
 * the similarity mixes the embedding's cosine with the TF-IDF cosine of the words, so that the
   rare words two reports of one fact share ("Kuzhenkino", "5,383", "Bab al-Hawa") count;
 * below the threshold, a pair still joins when each claim is the other's best match in the
-  other's article and their similarity reaches a lower, separate floor (the mutual threshold):
-  an outlet reports a fact once, so its best match elsewhere is its paraphrase when one exists
-  (a claim only one outlet carries has no such mutual partner, or a weak one).
+  other's article, their similarity reaches a lower, separate floor (the mutual threshold) and
+  the merge verifier (verify/merge.py: a logistic regression over the pair's similarities, ranks,
+  shared names, words and numbers, trained on the development stories' keys) accepts it: an
+  outlet reports a fact once, so its best match elsewhere is its paraphrase when one exists, and
+  the verifier tells a paraphrase from a best match that only shares the topic. Without a
+  verifier every mutual best match from the floor joins.
 """
 
 from __future__ import annotations
