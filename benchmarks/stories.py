@@ -211,6 +211,8 @@ def run(folders: list[Path]) -> dict:
     default_t, default_m = params["threshold"].default, params["mutual_threshold"].default
     default_f = params["flag_threshold"].default
     shipped = merge_training().merge.load()
+    if default_m is None:  # the build's own: with the shipped verifier, or without one
+        default_m = cluster.VERIFIED_MUTUAL_THRESHOLD if shipped else cluster.DEFAULT_MUTUAL_THRESHOLD
     stories = [load_story(f) for f in folders]
     names = [s.name for s in stories]
     prepared: dict[str, Prepared] = {}
