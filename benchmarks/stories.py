@@ -28,7 +28,8 @@ How a result is read (`benchmarks/story_key.py`, after the stories' README):
   traps      agree_traps flagged as conflicts (compatible pairs that look opposed)
   corrob     corroborated groups found (two anchors from different outlets in one cluster of >= 2
              origins); single: single-source facts whose cluster has one origin
-  merges     clusters holding two statements the key tells apart, or both sides of a conflict
+  merges     clusters holding two statements the key tells apart, or both sides of a conflict;
+             stmts: the statements so merged into another's cluster (a cluster of n counts n - 1)
   lost       anchors no claim holds (sentences lost by ingest or segmentation)
   origins    wire origins detected right; false wire: other articles given an origin not their own
 """
@@ -53,12 +54,13 @@ import story_key  # noqa: E402
 from story_key import Figures, load_story, ratios, score, story_folders, total  # noqa: E402
 
 STORIES = ROOT.parent / "shared" / "stories"
-T_GRID = [0.75, 0.8, 0.85]                                 # any two claims this similar join
-M_GRID = [round(0.3 + 0.05 * i, 2) for i in range(5)]    # 0.30 .. 0.50: pairs the merge verifier is asked from
-P_GRID = [0.5, 0.6, 0.7, 0.8, 0.9]                       # the merge verifier's probability threshold
-TMP_GRID = [(t, m, p) for t in T_GRID for m in M_GRID for p in P_GRID]
+T_GRID = [0.75, 0.8]                # any two claims this similar join
+M_GRID = [0.3, 0.4, 0.5]            # pairs the merge verifier is asked from
+P_GRID = [0.5, 0.6, 0.7, 0.8]       # the merge verifier's probability threshold
+L_GRID = [0.4, 0.45, 0.5]           # groups joined along the verifier's pairs keep this mean similarity
+TMP_GRID = [(t, m, p, l) for t in T_GRID for m in M_GRID for p in P_GRID for l in L_GRID]
 F_GRID = [round(0.05 * i, 2) for i in range(20)]         # 0.00 .. 0.95
-MERGE_PENALTY = 0.02  # per over-merge per story, against mean(corroborated, single-source)
+MERGE_PENALTY = 0.02  # per statement merged into another's cluster, per story, against mean(corroborated, single-source)
 TRAP_PENALTY = 0.1    # per trap flagged, against conflict F1
 
 
@@ -89,9 +91,11 @@ def conflict_training():
 
 def cluster_objective(counts: dict, n_stories: int) -> float:
     """Clustering quality on summed counts: found corroboration and kept single sources, less a
-    cost for each merge of statements the key tells apart (per story, so folds compare)."""
+    cost for each statement the key tells apart merged into another's cluster (per story, so folds
+    compare). Counted by statements, not clusters: one cluster swallowing fifteen of the key's
+    statements finds many groups "corroborated" and must cost fourteen merges, not one."""
     r = ratios(counts)
-    return (r["corroborated"] + r["single_source"]) / 2 - MERGE_PENALTY * counts["over_merges"] / n_stories
+    return (r["corroborated"] + r["single_source"]) / 2 - MERGE_PENALTY * counts["merged_items"] / n_stories
 
 
 def flag_objective(counts: dict) -> float:
@@ -173,8 +177,8 @@ class Prepared:
 
         floor = min(t, m)
         edges = cluster.verified_edges(self.candidates, t, floor, verifier, probability)
-        groups = cluster.average_linkage(len(self.claims), edges, self.inputs["vectors"], self.sim,
-                                         floor - cluster.MEAN_MARGIN)
+        mean_floor = floor - cluster.MEAN_MARGIN if verifier.mean_floor is None else min(verifier.mean_floor, t)
+        groups = cluster.average_linkage(len(self.claims), edges, self.inputs["vectors"], self.sim, mean_floor)
         claims = [dict(c) for c in self.claims]
         rows = cluster.cluster_rows(claims, groups, self.inputs["articles"])
         built = self.inputs["corpus"]
@@ -188,19 +192,19 @@ def choose(prepared: dict[str, Prepared], train: list[str], verifier) -> dict:
     figures: dict = {}
 
     def objective(tmp) -> float:
-        t, m, p = tmp
-        v = verifier.with_threshold(p)
+        t, m, p, l = tmp
+        v = verifier.with_threshold(p, l)
         figures[tmp] = {n: prepared[n].figures(v, t, m, probability[n]) for n in train}
         return cluster_objective(total([figures[tmp][n].counts for n in train]), len(train))
 
     tmp, t_obj, t_curve = best(TMP_GRID, objective)
-    v = verifier.with_threshold(tmp[2])
+    v = verifier.with_threshold(tmp[2], tmp[3])
     flagged = {f: total([prepared[n].figures(v, tmp[0], tmp[1], probability[n], f).counts for n in train])
                for f in F_GRID}
     f, f_obj, f_curve = best(F_GRID, lambda f: flag_objective(flagged[f]))
-    return {"T": tmp[0], "M": tmp[1], "P": tmp[2], "F": f, "cluster_objective": round(t_obj, 4),
+    return {"T": tmp[0], "M": tmp[1], "P": tmp[2], "L": tmp[3], "F": f, "cluster_objective": round(t_obj, 4),
             "flag_objective": round(f_obj, 4),
-            "T_curve": {f"{k[0]:.2f}/{k[1]:.2f}/{k[2]:.2f}": round(x, 4) for k, x in t_curve.items()},
+            "T_curve": {f"{k[0]:.2f}/{k[1]:.2f}/{k[2]:.2f}/{k[3]:.2f}": round(x, 4) for k, x in t_curve.items()},
             "F_curve": {k: round(x, 4) for k, x in f_curve.items()}}
 
 
@@ -233,17 +237,18 @@ def run(folders: list[Path]) -> dict:
             train = [s for s in names if s != held]
             verifier = merge_training().fit_rows([prepared[n].rows for n in train])
             picked = choose(prepared, train, verifier)
-            loso[held] = {"choice": picked, "verifier": verifier.with_threshold(picked["P"])}
-            print(f"fold {held}: T={picked['T']} M={picked['M']} P={picked['P']}", file=sys.stderr)
+            loso[held] = {"choice": picked, "verifier": verifier.with_threshold(picked["P"], picked["L"])}
+            print(f"fold {held}: T={picked['T']} M={picked['M']} P={picked['P']} L={picked['L']}", file=sys.stderr)
         fold_builds(pipeline, stories, folders, prepared, loso)
     all_verifier = merge_training().fit_rows([prepared[n].rows for n in names])
     return {
         "stories": names,
-        "grid": {"T": T_GRID, "M": M_GRID, "P": P_GRID, "F": F_GRID},
+        "grid": {"T": T_GRID, "M": M_GRID, "P": P_GRID, "L": L_GRID, "F": F_GRID},
         "penalties": {"over_merge_per_story": MERGE_PENALTY, "trap": TRAP_PENALTY},
         "loso": loso,
         "all": choose(prepared, names, all_verifier),
-        "defaults": {"T": default_t, "M": default_m, "P": shipped.threshold if shipped else None, "F": default_f,
+        "defaults": {"T": default_t, "M": default_m, "P": shipped.threshold if shipped else None,
+                     "L": shipped.mean_floor if shipped else None, "F": default_f,
                      "figures": defaults},
     }
 
@@ -280,7 +285,7 @@ def fold_builds(pipeline, stories, folders: list[Path], prepared: dict, loso: di
 # ---------------------------------------------------------------------------
 
 HEADER = (f"{'story':<20} {'T':>4} {'F':>4}  {'conflicts':>9} {'recall':>6} {'flagged':>7} {'gold prec':>9} "
-          f"{'traps':>5}  {'corrob':>6}{'':5}  {'single':>6}{'':5}  {'merges':>6}  {'lost':>7}  "
+          f"{'traps':>5}  {'corrob':>6}{'':5}  {'single':>6}{'':5}  {'merges':>6} {'stmts':>5}  {'lost':>7}  "
           f"{'origins':>7}  {'false wire':>10}")
 
 
@@ -290,7 +295,7 @@ def row(name: str, c: dict, t, f) -> str:
     return (f"{name:<20} {fmt(t):>4} {fmt(f):>4}  {c['found']:>4}/{c['conflicts']:<4} {r['recall']:>6.2f} "
             f"{c['flagged']:>7} {r['precision']:>9.2f} {c['traps_flagged']:>5}  "
             f"{c['corroborated_found']:>3}/{c['corroborated']:<2} {r['corroborated']:>4.2f}  "
-            f"{c['single_found']:>3}/{c['single']:<2} {r['single_source']:>4.2f}  {c['over_merges']:>6}  "
+            f"{c['single_found']:>3}/{c['single']:<2} {r['single_source']:>4.2f}  {c['over_merges']:>6} {c['merged_items']:>5}  "
             f"{c['lost']:>3}/{c['anchors']:<3}  {c['origins_correct']:>3}/{c['origins']:<3}  {c['false_wire']:>10}")
 
 
@@ -331,7 +336,7 @@ def print_text(res: dict, verbose: bool) -> None:
         print("\nChoices per fold (objectives on the training stories):")
         for name, v in res["loso"].items():
             c = v["choice"]
-            print(f"  without {name:<20} T={c['T']:.2f} M={c['M']:.2f} P={c['P']:.2f} (clustering {c['cluster_objective']:+.3f})  "
+            print(f"  without {name:<20} T={c['T']:.2f} M={c['M']:.2f} P={c['P']:.2f} L={c['L']:.2f} (clustering {c['cluster_objective']:+.3f})  "
                   f"F={c['F']:.2f} (conflicts {c['flag_objective']:+.3f})")
         if verbose:
             print("\nFailures at the leave-one-story-out choices:")
@@ -342,14 +347,14 @@ def print_text(res: dict, verbose: bool) -> None:
 
     a = res["all"]
     print(f"\nChosen on all {len(res['stories'])} stories (the shipped defaults should be): "
-          f"T={a['T']:.2f} M={a['M']:.2f} P={a['P']:.2f} (clustering {a['cluster_objective']:+.3f}), F={a['F']:.2f} (conflicts {a['flag_objective']:+.3f})")
+          f"T={a['T']:.2f} M={a['M']:.2f} P={a['P']:.2f} L={a['L']:.2f} (clustering {a['cluster_objective']:+.3f}), F={a['F']:.2f} (conflicts {a['flag_objective']:+.3f})")
     # The whole curves: how flat the optimum is matters as much as where it is.
-    print("  clustering objective by T/M/P: " + "  ".join(f"{k}:{v:+.3f}" for k, v in a["T_curve"].items()))
+    print("  clustering objective by T/M/P/L: " + "  ".join(f"{k}:{v:+.3f}" for k, v in a["T_curve"].items()))
     print(f"  conflict objective by F at T={a['T']:.2f} M={a['M']:.2f}: " + "  ".join(f"{k:.2f}:{v:+.3f}" for k, v in a["F_curve"].items()))
 
     f_text = "every stored conflict" if defaults["F"] is None else f"its default flag_threshold {defaults['F']}"
     print(f"\nAt the shipped defaults (threshold={defaults['T']}, mutual_threshold={defaults['M']}, "
-          f"merge verifier threshold={defaults['P']}, {f_text})")
+          f"merge verifier threshold={defaults['P']}, mean floor={defaults['L']}, {f_text})")
     print("\n".join(table({n: (fig, defaults["T"], defaults["F"]) for n, fig in defaults["figures"].items()})))
     if verbose:
         print("\nFailures at the shipped defaults:")
@@ -392,6 +397,7 @@ def as_json(res: dict) -> dict:
             "T": res["defaults"]["T"],
             "M": res["defaults"]["M"],
             "P": res["defaults"]["P"],
+            "L": res["defaults"]["L"],
             "F": res["defaults"]["F"],
             "per_story": {n: figures(f) for n, f in res["defaults"]["figures"].items()},
             "total": totals(list(res["defaults"]["figures"].values())),

@@ -177,3 +177,22 @@ def test_a_rebuild_with_another_verifier_groups_again(tmp_path):
         assert grouped(verifier(0.5, intercept=5.0)) == [1, 2]
     finally:
         db.conn.close()
+
+
+def test_the_verifiers_mean_floor_stops_groups_chaining():
+    # a-b and b-c are paraphrase-like (0.6), a-c far (0.35): each article holds one claim, so every
+    # pair is a mutual best match and the verifier (always yes) accepts a-b and b-c.
+    vectors = from_gram([[1.0, 0.6, 0.35], [0.6, 1.0, 0.6], [0.35, 0.6, 1.0]])
+    sim = cluster.Similarity(vectors, None)
+    texts = ["one thing", "another thing", "a third thing"]
+
+    def grouped(v):
+        edges, floor = cluster.linkage_edges(vectors, sim, 0.8, 5, ["a", "b", "c"], 0.5, None, None, texts, v)
+        return cluster.average_linkage(3, edges, vectors, sim, floor)
+
+    yes = verifier(0.5, intercept=5.0)
+    assert grouped(yes) == [[0, 1, 2]]  # mean of {a, b} with c: (0.35 + 0.6) / 2 >= 0.5 - MEAN_MARGIN
+    kept_apart = grouped(yes.with_threshold(0.5, 0.5))
+    assert len(kept_apart) == 2 and not any({0, 2} <= set(g) for g in kept_apart)
+    assert yes.with_threshold(0.5, 0.5).key != yes.key
+    assert merge.MergeVerifier.from_json(yes.with_threshold(0.5, 0.5).to_json()).mean_floor == 0.5

@@ -409,6 +409,8 @@ def linkage_edges(vectors: np.ndarray, sim: Similarity, threshold: float = DEFAU
     mean_floor = floor - MEAN_MARGIN if article_of is not None else threshold
     if verifier is not None and texts is not None and article_of is not None:
         candidates = verifier_candidates(vectors, sim, k, article_of, denies, texts, index)
+        if verifier.mean_floor is not None:
+            mean_floor = min(verifier.mean_floor, threshold)
         return verified_edges(candidates, threshold, floor, verifier), mean_floor
     # Dense neighbours first (cheap, sub-quadratic), then the mixed similarity on those only.
     dense_floor = floor - (sim.weight if sim.weight else 0.0)

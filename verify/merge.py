@@ -132,12 +132,16 @@ class MergeVerifier:
     intercept: float
     threshold: float  # pairs from this probability on join (with the mutual threshold's similarity)
     meta: dict
+    # Two groups joined along the verifier's pairs merge while the mean similarity of all their
+    # members stays at least this (None: the mutual threshold less cluster.MEAN_MARGIN). The low
+    # mutual threshold the verifier allows would otherwise let groups chain into one topic cluster.
+    mean_floor: float | None = None
 
     @property
     def key(self) -> str:
         """What the clustering depends on: weights and threshold (caches are keyed on it)."""
         what = json.dumps([list(FEATURES), [round(c, 10) for c in self.coef], round(self.intercept, 10),
-                           round(self.threshold, 10)])
+                           round(self.threshold, 10), self.mean_floor])
         return hashlib.sha256(what.encode()).hexdigest()[:16]
 
     def probability(self, features: np.ndarray) -> np.ndarray:
@@ -146,22 +150,25 @@ class MergeVerifier:
         z = features @ np.asarray(self.coef, dtype=np.float64) + self.intercept
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
-    def with_threshold(self, threshold: float) -> "MergeVerifier":
-        return MergeVerifier(list(self.coef), self.intercept, float(threshold), dict(self.meta))
+    def with_threshold(self, threshold: float, mean_floor: float | None = None) -> "MergeVerifier":
+        return MergeVerifier(list(self.coef), self.intercept, float(threshold), dict(self.meta),
+                             self.mean_floor if mean_floor is None else float(mean_floor))
 
     def to_json(self) -> dict:
         return {"features": list(FEATURES), "coef": list(self.coef), "intercept": self.intercept,
-                "threshold": self.threshold, **self.meta}
+                "threshold": self.threshold, "mean_floor": self.mean_floor, **self.meta}
 
     @classmethod
     def from_json(cls, data: dict) -> "MergeVerifier":
         if list(data.get("features", [])) != list(FEATURES):
             raise ValueError(f"merge verifier features {data.get('features')} are not {list(FEATURES)}")
-        meta = {k: v for k, v in data.items() if k not in ("features", "coef", "intercept", "threshold")}
+        meta = {k: v for k, v in data.items() if k not in ("features", "coef", "intercept", "threshold", "mean_floor")}
         coef = [float(c) for c in data["coef"]]
         if len(coef) != len(FEATURES) or not all(math.isfinite(c) for c in coef):
             raise ValueError("merge verifier weights are not one finite number a feature")
-        return cls(coef, float(data["intercept"]), float(data["threshold"]), meta)
+        mean_floor = data.get("mean_floor")
+        return cls(coef, float(data["intercept"]), float(data["threshold"]), meta,
+                   None if mean_floor is None else float(mean_floor))
 
 
 def fit(features: np.ndarray, labels: np.ndarray, threshold: float = 0.5, c: float = 1.0) -> MergeVerifier:

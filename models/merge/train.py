@@ -108,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stories", nargs="*", type=Path)
     parser.add_argument("--threshold", type=float, required=True,
                         help="the verifier's probability threshold (benchmarks/stories.py chooses it)")
+    parser.add_argument("--mean-floor", type=float, default=None,
+                        help="the mean similarity groups joined along its pairs keep (benchmarks/stories.py chooses it)")
     parser.add_argument("--out", type=Path, default=HERE / "model.json")
     args = parser.parse_args(argv)
     folders = args.stories or stories.story_folders(stories.STORIES)
@@ -118,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(story_rows(story, inputs))
         print(f"{story.name}: {int((rows[-1][1] == 1).sum())} positive, {int((rows[-1][1] == 0).sum())} negative pairs",
               file=sys.stderr)
-    verifier = fit_rows(rows, args.threshold)
+    verifier = fit_rows(rows, args.threshold).with_threshold(args.threshold, args.mean_floor)
     verifier.meta["trained_on"] = [f.name for f in folders]
     args.out.write_text(json.dumps(verifier.to_json(), indent=1) + "\n", "utf-8")
     print(f"wrote {args.out}: threshold {verifier.threshold}, weights "
