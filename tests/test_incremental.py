@@ -433,7 +433,7 @@ def test_verify_add_builds_the_last_builds_paths_and_the_new_ones(runner, tmp_pa
     assert "7 articles" in result.stdout
     assert pipeline.last_inputs(db_path) == ([str(SEEDS), str(bank), str(herald.parent)],
                                              {"model": None, "backend": None, "threshold": 0.8,
-                                              "mutual_threshold": cluster.VERIFIED_MUTUAL_THRESHOLD, "nli_model": None})
+                                              "mutual_threshold": cluster.DEFAULT_MUTUAL_THRESHOLD, "nli_model": None})
     ok(runner, "build", SEEDS, bank, herald.parent, "--db", fresh, "--out", tmp_path / "out2", "--threshold", "0.8")
     assert snapshot(db_path) == snapshot(fresh)
     # Adding what the corpus already holds changes nothing.

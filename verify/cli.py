@@ -169,11 +169,9 @@ def build(
                                                    "model's own weights and cached. Default: see README, Embedding model."),
     threshold: float = typer.Option(cluster.DEFAULT_THRESHOLD, "--threshold", min=0.0, max=1.0,
                                     help="Similarity (0.7 embedding cosine + 0.3 word TF-IDF cosine) for any two claims to share a cluster."),
-    mutual_threshold: Optional[float] = typer.Option(None, "--mutual-threshold", min=0.0, max=1.0,
-                                                     help="Lower similarity from which two claims of different articles, each "
-                                                          "the other's best match in the other's article, are asked to the merge "
-                                                          f"verifier (default {cluster.VERIFIED_MUTUAL_THRESHOLD}), or join "
-                                                          f"without one (default {cluster.DEFAULT_MUTUAL_THRESHOLD})."),
+    mutual_threshold: float = typer.Option(cluster.DEFAULT_MUTUAL_THRESHOLD, "--mutual-threshold", min=0.0, max=1.0,
+                                           help="Lower similarity at which two claims of different articles join "
+                                                "when each is the other's best match in the other's article."),
     nli_model: Optional[str] = NliOption,
     open_report: bool = typer.Option(False, "--open", help="Open the report in a web browser when one is available."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",

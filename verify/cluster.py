@@ -12,12 +12,9 @@ Two things make paraphrases across outlets meet without merging what merely shar
 * the similarity mixes the embedding's cosine with the TF-IDF cosine of the words, so that the
   rare words two reports of one fact share ("Kuzhenkino", "5,383", "Bab al-Hawa") count;
 * below the threshold, a pair still joins when each claim is the other's best match in the
-  other's article, their similarity reaches a lower, separate floor (the mutual threshold) and
-  the merge verifier (verify/merge.py: a logistic regression over the pair's similarities, ranks,
-  shared names, words and numbers, trained on the development stories' keys) accepts it: an
-  outlet reports a fact once, so its best match elsewhere is its paraphrase when one exists, and
-  the verifier tells a paraphrase from a best match that only shares the topic. Without a
-  verifier every mutual best match from the floor joins.
+  other's article and their similarity reaches a lower, separate floor (the mutual threshold):
+  an outlet reports a fact once, so its best match elsewhere is its paraphrase when one exists
+  (a claim only one outlet carries has no such mutual partner, or a weak one).
 """
 
 from __future__ import annotations
@@ -31,10 +28,6 @@ import numpy as np
 
 DEFAULT_THRESHOLD = 0.75         # any two claims this similar join
 DEFAULT_MUTUAL_THRESHOLD = 0.55  # two claims that are each other's best match across articles join from here
-# With the merge verifier (verify/merge.py), such pairs are asked to it from this similarity on
-# instead: chosen with the shipped verifier on the four development stories (benchmarks/stories.py).
-# A build uses it when the verifier is there and no mutual threshold is given.
-VERIFIED_MUTUAL_THRESHOLD = 0.30
 NEIGHBOURS = 20
 LEXICAL_WEIGHT = 0.3   # share of the TF-IDF cosine in the similarity of two claims
 MEAN_MARGIN = 0.05     # two groups merge while their mean similarity stays above the lower floor - this
@@ -376,7 +369,7 @@ def _mutual_best(edges: list[tuple[float, int, int]], article_of: list) -> set[t
 def group_claims(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, k: int = NEIGHBOURS,
                  texts: list[str] | None = None, article_of: list | None = None,
                  mutual_threshold: float = DEFAULT_MUTUAL_THRESHOLD, denies: list[bool] | None = None,
-                 index: NeighbourIndex | None = None, verifier=None) -> list[list[int]]:
+                 index: NeighbourIndex | None = None) -> list[list[int]]:
     """Indices of `vectors` grouped by average linkage over the k-NN graph; singletons included.
 
     With `texts`, similarity mixes in word overlap (TF-IDF); with `article_of` (each claim's
@@ -385,33 +378,21 @@ def group_claims(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, k: i
     Without them, every edge and every merge needs `threshold` itself. `denies` (per claim: does
     it deny something?) keeps a denial from joining what it denies by the mutual rule alone: a
     denial is often the best match of the claim it rejects, and never corroborates it.
-    `index`: a NeighbourIndex prepared on `vectors` (see nearest_neighbour_edges). `verifier`: a
-    merge.MergeVerifier deciding the pairs below `threshold` (see linkage_edges); needs `texts`.
+    `index`: a NeighbourIndex prepared on `vectors` (see nearest_neighbour_edges).
     """
     sim = Similarity(vectors, lexical_vectors(texts) if texts else None)
-    edges, mean_floor = linkage_edges(vectors, sim, threshold, k, article_of, mutual_threshold, denies, index,
-                                      texts, verifier)
+    edges, mean_floor = linkage_edges(vectors, sim, threshold, k, article_of, mutual_threshold, denies, index)
     return average_linkage(len(vectors), edges, vectors, sim, mean_floor)
 
 
 def linkage_edges(vectors: np.ndarray, sim: Similarity, threshold: float = DEFAULT_THRESHOLD, k: int = NEIGHBOURS,
                   article_of: list | None = None, mutual_threshold: float = DEFAULT_MUTUAL_THRESHOLD,
                   denies: list[bool] | None = None,
-                  index: NeighbourIndex | None = None, texts: list[str] | None = None,
-                  verifier=None) -> tuple[list[tuple[float, int, int]], float]:
+                  index: NeighbourIndex | None = None) -> tuple[list[tuple[float, int, int]], float]:
     """`group_claims`' first half: the edges average linkage joins along, most similar first, and
-    the floor of the mean similarity of two groups that merge.
-
-    With a `verifier` (verify/merge.py) and the claims' `texts`, a pair of different articles below
-    `threshold` joins when its similarity reaches `mutual_threshold` and the verifier's probability
-    its own threshold (the mutual-best-match rule is then one of the verifier's features)."""
+    the floor of the mean similarity of two groups that merge."""
     floor = min(threshold, mutual_threshold) if article_of is not None else threshold
     mean_floor = floor - MEAN_MARGIN if article_of is not None else threshold
-    if verifier is not None and texts is not None and article_of is not None:
-        candidates = verifier_candidates(vectors, sim, k, article_of, denies, texts, index)
-        if verifier.mean_floor is not None:
-            mean_floor = min(verifier.mean_floor, threshold)
-        return verified_edges(candidates, threshold, floor, verifier), mean_floor
     # Dense neighbours first (cheap, sub-quadratic), then the mixed similarity on those only.
     dense_floor = floor - (sim.weight if sim.weight else 0.0)
     dense_edges = nearest_neighbour_edges(vectors, k, dense_floor, index)
@@ -423,44 +404,6 @@ def linkage_edges(vectors: np.ndarray, sim: Similarity, threshold: float = DEFAU
         mutual = {(i, j) for i, j in mutual if denies[i] == denies[j]}
     edges = sorted((e for e in edges if e[0] >= threshold or (e[0] >= floor and (e[1], e[2]) in mutual)), reverse=True)
     return edges, mean_floor
-
-
-def verifier_candidates(vectors: np.ndarray, sim: Similarity, k: int, article_of: list, denies: list[bool] | None,
-                        texts: list[str], index: NeighbourIndex | None = None) -> dict:
-    """The k-NN edges from merge.FEATURE_FLOOR with the verifier's features: what `verified_edges`
-    decides on, for any thresholds (benchmarks/stories.py computes it once and tries many)."""
-    from verify import merge
-
-    dense_edges = nearest_neighbour_edges(vectors, k, merge.FEATURE_FLOOR - sim.weight, index)
-    rows = np.fromiter((i for _, i, _ in dense_edges), dtype=np.int64, count=len(dense_edges))
-    cols = np.fromiter((j for _, _, j in dense_edges), dtype=np.int64, count=len(dense_edges))
-    mixed = sim.pairs(rows, cols)
-    keep = mixed >= merge.FEATURE_FLOOR
-    rows, cols, mixed = rows[keep], cols[keep], mixed[keep]
-    cos = np.einsum("ij,ij->i", vectors[rows], vectors[cols]).astype(np.float64) if len(rows) else np.zeros(0)
-    features = merge.edge_features(mixed, cos, rows, cols, texts, article_of, denies, sim.weight)
-    # Pairs the verifier may join: different articles, and never a denial with what it denies.
-    askable = np.array([article_of[i] != article_of[j] and (denies is None or denies[i] == denies[j])
-                        for i, j in zip(rows, cols)], dtype=bool)
-    if merge.MUTUAL_ONLY:
-        askable &= features[:, merge.FEATURES.index("mutual")] == 1.0
-    return {"rows": rows, "cols": cols, "mixed": mixed, "features": features, "askable": askable}
-
-
-def verified_edges(candidates: dict, threshold: float, floor: float, verifier,
-                   probability: np.ndarray | None = None) -> list[tuple[float, int, int]]:
-    """Edges average linkage joins along with a merge verifier, most similar first: every pair from
-    `threshold`, and the askable pairs from `floor` whose probability reaches the verifier's
-    threshold (`probability`: the verifier's for every candidate, when already computed)."""
-    rows, cols, mixed = candidates["rows"], candidates["cols"], candidates["mixed"]
-    band = candidates["askable"] & (mixed >= floor) & (mixed < threshold)
-    if probability is None:
-        probability = np.zeros(len(mixed))
-        if band.any():
-            probability[band] = verifier.probability(candidates["features"][band])
-    join = (mixed >= threshold) | (band & (probability >= verifier.threshold))
-    edges = [(float(s), int(i), int(j)) for s, i, j in zip(mixed[join], rows[join], cols[join])]
-    return sorted(edges, reverse=True)
 
 
 def average_linkage(n: int, edges: list[tuple[float, int, int]], vectors: np.ndarray, sim: Similarity,
@@ -532,11 +475,11 @@ def cluster_id(claim_ids: list[str]) -> str:
 
 def build_clusters(claims: list[dict], vectors: np.ndarray, articles: dict[str, dict], threshold: float = DEFAULT_THRESHOLD,
                    mutual_threshold: float = DEFAULT_MUTUAL_THRESHOLD, denies: list[bool] | None = None,
-                   index: NeighbourIndex | None = None, verifier=None) -> list[dict]:
-    """Cluster rows; sets `cluster_id` on each claim row. `denies`, `index`, `verifier`: see `group_claims`."""
+                   index: NeighbourIndex | None = None) -> list[dict]:
+    """Cluster rows; sets `cluster_id` on each claim row. `denies`, `index`: see `group_claims`."""
     texts = [c["text"] for c in claims]
     article_of = [c["article_id"] for c in claims]
-    groups = group_claims(vectors, threshold, NEIGHBOURS, texts, article_of, mutual_threshold, denies, index, verifier)
+    groups = group_claims(vectors, threshold, NEIGHBOURS, texts, article_of, mutual_threshold, denies, index)
     return cluster_rows(claims, groups, articles)
 
 

@@ -536,8 +536,7 @@ def _components(n: int, edges: list[tuple[float, int, int]]) -> dict[int, tuple[
 
 def build_clusters_cached(db, claims: list[dict], vectors: np.ndarray, vector_keys: list[str],
                           articles: dict[str, dict], threshold: float, mutual_threshold: float,
-                          denies: list[bool] | None = None, index=None, frozen_from: int | None = None,
-                          verifier=None) -> list[dict]:
+                          denies: list[bool] | None = None, index=None, frozen_from: int | None = None) -> list[dict]:
     """`cluster.build_clusters`, grouping again only the connected components of the linkage graph
     (the edges `cluster.linkage_edges` gives) that differ from the last build's: a component whose
     claims (by id and embedding input), similarities and edges are all as they were keeps its
@@ -549,7 +548,7 @@ def build_clusters_cached(db, claims: list[dict], vectors: np.ndarray, vector_ke
 
     frozen_from = FROZEN_FROM if frozen_from is None else frozen_from
     kind = "cluster:" + code_version("cluster")
-    settings = [threshold, mutual_threshold, cluster.NEIGHBOURS] + ([verifier.key] if verifier is not None else [])
+    settings = [threshold, mutual_threshold, cluster.NEIGHBOURS]
     texts = [c["text"] for c in claims]
     ids = [c["id"] for c in claims]
     raw = store.load_cached(db, kind, ["state"]).get("state")
@@ -574,7 +573,7 @@ def build_clusters_cached(db, claims: list[dict], vectors: np.ndarray, vector_ke
     sim = cluster.Similarity(vectors, lexical)
     article_of = [c["article_id"] for c in claims]
     edges, mean_floor = cluster.linkage_edges(vectors, sim, threshold, cluster.NEIGHBOURS, article_of, mutual_threshold,
-                                              denies, index, texts, verifier)
+                                              denies, index)
     position = {cid: i for i, cid in enumerate(ids)}
     stored = state["components"]
     kept: dict[str, list[list[str]]] = {}

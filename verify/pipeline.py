@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from verify import (cluster, conflict_model, conflicts, embed, incremental, ingest, merge, names, pairmodel,
-                    provenance, report, segment, store, workers)
+from verify import (cluster, conflict_model, conflicts, embed, incremental, ingest, names, pairmodel, provenance,
+                    report, segment, store, workers)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -131,14 +131,11 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
           model: str | None = None, threshold: float = cluster.DEFAULT_THRESHOLD,
           progress: Progress | None = None, nli_model: str | None = None,
           conflict_model_path: str | None = None, flag_threshold: float | None = None,
-          mutual_threshold: float | None = None, backend: str | None = None,
-          scheduler: str | None = None, merge_model: str | None = None) -> BuildResult:
+          mutual_threshold: float = cluster.DEFAULT_MUTUAL_THRESHOLD, backend: str | None = None,
+          scheduler: str | None = None) -> BuildResult:
     """Build the corpus of `paths` into `db_path` (and a report into `out_dir`).
 
-    `threshold` and `mutual_threshold`: see `cluster.group_claims`; `mutual_threshold` defaults to
-    cluster.VERIFIED_MUTUAL_THRESHOLD with a merge verifier, else cluster.DEFAULT_MUTUAL_THRESHOLD.
-    `merge_model`: the merge verifier's JSON (default: the shipped models/merge/model.json; see
-    verify/merge.py).
+    `threshold` and `mutual_threshold`: see `cluster.group_claims`.
     `conflict_model_path`: the conflict scorer's JSON (default: the shipped models/conflict/
     model.json; without it the rules alone flag conflicts). `flag_threshold`: the score from
     which a pair is flagged (default: the scorer's own, chosen on the development stories).
@@ -147,9 +144,6 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
     its workers (verify/workers.py), everything else and the database stay in this process."""
     started = time.perf_counter()
     tick = progress or (lambda stage, done, total: None)
-    verifier = merge.load(merge_model)
-    if mutual_threshold is None:
-        mutual_threshold = cluster.VERIFIED_MUTUAL_THRESHOLD if verifier else cluster.DEFAULT_MUTUAL_THRESHOLD
 
     with incremental.CachedReads(db_path) as reads:  # files read by an earlier build are not parsed again
         articles, problems = ingest.read_articles(list(paths), reads.read)
@@ -198,8 +192,7 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
             neighbours.prepare(vectors, vector_keys, runner)
         # Only the parts of the similarity graph that changed since the last build are grouped again.
         clusters = incremental.build_clusters_cached(db, claims, vectors, vector_keys, by_id, threshold, mutual_threshold,
-                                                     denies, neighbours,
-                                                     verifier=verifier) if claims else []
+                                                     denies, neighbours) if claims else []
         tick("cluster", len(clusters), len(clusters))
 
         def encode_cached(extra: list[str]):
