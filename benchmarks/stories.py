@@ -24,7 +24,8 @@ How a result is read (`benchmarks/story_key.py`, after the stories' README):
   traps      agree_traps flagged as conflicts (compatible pairs that look opposed)
   corrob     corroborated groups found (two anchors from different outlets in one cluster of >= 2
              origins); single: single-source facts whose cluster has one origin
-  merges     clusters holding two statements the key tells apart, or both sides of a conflict
+  merges     clusters holding two statements the key tells apart, or both sides of a conflict;
+             stmts: the statements so merged into another's cluster (a cluster of n counts n - 1)
   lost       anchors no claim holds (sentences lost by ingest or segmentation)
   origins    wire origins detected right; false wire: other articles given an origin not their own
 """
@@ -53,7 +54,7 @@ T_GRID = [round(0.65 + 0.05 * i, 2) for i in range(5)]   # 0.65 .. 0.85
 M_GRID = [round(0.45 + 0.05 * i, 2) for i in range(5)]   # 0.45 .. 0.65
 TM_GRID = [(t, m) for t in T_GRID for m in M_GRID]
 F_GRID = [round(0.05 * i, 2) for i in range(20)]         # 0.00 .. 0.95
-MERGE_PENALTY = 0.02  # per over-merge per story, against mean(corroborated, single-source)
+MERGE_PENALTY = 0.02  # per statement merged into another's cluster, per story, against mean(corroborated, single-source)
 TRAP_PENALTY = 0.1    # per trap flagged, against conflict F1
 
 
@@ -64,9 +65,11 @@ TRAP_PENALTY = 0.1    # per trap flagged, against conflict F1
 
 def cluster_objective(counts: dict, n_stories: int) -> float:
     """Clustering quality on summed counts: found corroboration and kept single sources, less a
-    cost for each merge of statements the key tells apart (per story, so folds compare)."""
+    cost for each statement the key tells apart merged into another's cluster (per story, so folds
+    compare). Counted by statements, not clusters: one cluster swallowing fifteen of the key's
+    statements finds many groups "corroborated" at once and must cost fourteen merges, not one."""
     r = ratios(counts)
-    return (r["corroborated"] + r["single_source"]) / 2 - MERGE_PENALTY * counts["over_merges"] / n_stories
+    return (r["corroborated"] + r["single_source"]) / 2 - MERGE_PENALTY * counts["merged_items"] / n_stories
 
 
 def flag_objective(counts: dict) -> float:
@@ -182,7 +185,7 @@ def fold_conflicts(pipeline, stories, folders: list[Path], loso: dict) -> None:
 # ---------------------------------------------------------------------------
 
 HEADER = (f"{'story':<20} {'T':>4} {'F':>4}  {'conflicts':>9} {'recall':>6} {'flagged':>7} {'gold prec':>9} "
-          f"{'traps':>5}  {'corrob':>6}{'':5}  {'single':>6}{'':5}  {'merges':>6}  {'lost':>7}  "
+          f"{'traps':>5}  {'corrob':>6}{'':5}  {'single':>6}{'':5}  {'merges':>6} {'stmts':>5}  {'lost':>7}  "
           f"{'origins':>7}  {'false wire':>10}")
 
 
@@ -192,7 +195,7 @@ def row(name: str, c: dict, t, f) -> str:
     return (f"{name:<20} {fmt(t):>4} {fmt(f):>4}  {c['found']:>4}/{c['conflicts']:<4} {r['recall']:>6.2f} "
             f"{c['flagged']:>7} {r['precision']:>9.2f} {c['traps_flagged']:>5}  "
             f"{c['corroborated_found']:>3}/{c['corroborated']:<2} {r['corroborated']:>4.2f}  "
-            f"{c['single_found']:>3}/{c['single']:<2} {r['single_source']:>4.2f}  {c['over_merges']:>6}  "
+            f"{c['single_found']:>3}/{c['single']:<2} {r['single_source']:>4.2f}  {c['over_merges']:>6} {c['merged_items']:>5}  "
             f"{c['lost']:>3}/{c['anchors']:<3}  {c['origins_correct']:>3}/{c['origins']:<3}  {c['false_wire']:>10}")
 
 

@@ -208,7 +208,7 @@ def read_corpus(db_path: str | Path) -> Corpus:
 
 # Counts summed over stories; every ratio is computed from summed counts (`ratios`).
 COUNTS = ("conflicts", "found", "flagged", "flagged_gold", "traps", "traps_flagged", "corroborated",
-          "corroborated_found", "single", "single_found", "over_merges", "anchors", "lost", "origins",
+          "corroborated_found", "single", "single_found", "over_merges", "merged_items", "anchors", "lost", "origins",
           "origins_correct", "false_wire")
 
 
@@ -312,6 +312,8 @@ def score(story: Story, corpus: Corpus, flag: float | None = None) -> Figures:
         "single": len(gold.get("single_source", [])),
         "single_found": len(gold.get("single_source", [])) - len(missed_single),
         "over_merges": len(over_merges),
+        # statements of the key merged into another's cluster: a cluster of n of them counts n - 1
+        "merged_items": sum(len(m["items"]) - 1 for m in over_merges),
         "anchors": len({a for _, _, a in listed}),
         "lost": len(lost),
         "origins": len(origins),
