@@ -288,6 +288,36 @@ def test_a_grown_changed_and_shrunk_corpus_builds_as_a_full_build_does(tmp_path,
     assert cached_segments(db_path) == n_seed_articles
 
 
+def test_the_conflict_stage_flags_the_same_pairs_whatever_its_block_size(tmp_path, seed_build, seed_db, monkeypatch):
+    """The conflict stage reads the candidate pairs a block at a time (conflicts.pair_blocks): a
+    block of 7 pairs gives the default block's build, from scratch and from the pair cache."""
+    from verify import conflict_model, conflicts, embed, incremental, pipeline, store
+
+    monkeypatch.setattr(conflicts, "PAIR_BLOCK", 7)
+    db_path = tmp_path / "verify.db"
+    pipeline.build([SEEDS], db_path)
+    assert incremental.LAST["conflicts"]["pairs"] > 20 * 7  # many blocks
+    assert snapshot(db_path) == snapshot(seed_build["db"])
+    # Again over its own cache: every pair's value read back in blocks of another size.
+    monkeypatch.setattr(conflicts, "PAIR_BLOCK", 11)
+    pipeline.build([SEEDS], db_path)
+    assert incremental.LAST["conflicts"]["scored"] == 0
+    assert snapshot(db_path) == snapshot(seed_build["db"])
+
+    # The uncached path (`find_conflicts`, as a build with a user's NLI model takes): the same
+    # rows, every field, for a block of 5 pairs and for one block holding every pair.
+    articles = [dict(r) for r in seed_db.query("select * from articles")]
+    claims = [dict(r) for r in seed_db.query("select * from claims order by article_id, position")]
+    texts = pipeline.embedding_inputs(articles, claims)
+    cached = store.load_embeddings(seed_db, embed.model_key(None, None), [embed.text_hash(t) for t in texts])
+    vectors, new = embed.embed_texts(texts, None, cached)
+    assert not new  # all from the seed build's cache: nothing encoded here
+    scorer = conflict_model.load()
+    small = conflicts.find_conflicts(articles, claims, vectors, cluster.source_key, scorer=scorer, block=5)
+    whole = conflicts.find_conflicts(articles, claims, vectors, cluster.source_key, scorer=scorer, block=10**9)
+    assert small and small == whole
+
+
 def test_a_new_segmenter_segments_everything_again(tmp_path, monkeypatch, segment_calls):
     from verify import pipeline
 

@@ -488,6 +488,21 @@ def _is_assertion(analysis: Analysis) -> bool:
     return not analysis.denial and not analysis.compliance
 
 
+# Candidate pairs read, featured and scored at once: the inputs of a pair (analyses, slots, a
+# relation with its cue lists, a feature row) take a few kB, so a 39k-claim corpus's ~300k pairs
+# held together took about a GB; a block of this size takes a few MB whatever the corpus.
+PAIR_BLOCK = 4096
+
+
+def pair_blocks(pairs, block: int | None = None):
+    """(offset, pairs[offset : offset + block]) in order: the candidate pairs a block at a time.
+    Every per-pair step (rules, slots, features, score) reads only its own pair, so the result
+    does not depend on the block size."""
+    block = block or PAIR_BLOCK
+    for start in range(0, len(pairs), block):
+        yield start, pairs[start : start + block]
+
+
 @dataclass
 class Candidates:
     """The pairs of a corpus worth comparing, with what the comparison needs about each claim."""
@@ -586,11 +601,17 @@ def _attribution(a: dict, b: dict, origin_a: str, origin_b: str) -> str:
     return "outlets" if not a.get("speaker") and not b.get("speaker") and origin_a != origin_b else "parties"
 
 
-def _rule_conflicts(claims: list[dict], cand: Candidates, judge: NliJudge | None) -> list[dict]:
+def _rule_conflicts(claims: list[dict], cand: Candidates, judge: NliJudge | None, block: int | None = None) -> list[dict]:
     """Conflicts by the rules alone (no shipped scorer): what `relate` calls a conflict, with a
     denial kept only when its other side is what it answers or accuses the denying party."""
+    found: list[dict] = []
+    for _, pairs in pair_blocks(cand.pairs, block):
+        found += _rule_block(claims, cand, judge, pairs)
+    return found
+
+
+def _rule_block(claims: list[dict], cand: Candidates, judge: NliJudge | None, pairs) -> list[dict]:
     analyses, parties, origin, referents_of = cand.analyses, cand.parties, cand.origin, cand.referents_of
-    pairs = cand.pairs
     probs = judge([(claims[i]["text"], claims[j]["text"]) for i, j, _ in pairs]) if judge else [None] * len(pairs)
     found: list[dict] = []
     for (i, j, sim), p in zip(pairs, probs):
@@ -618,50 +639,55 @@ def _rule_conflicts(claims: list[dict], cand: Candidates, judge: NliJudge | None
 
 
 def _scored_conflicts(articles: list[dict], claims: list[dict], cand: Candidates, scorer, nli, judge,
-                      flag_threshold: float) -> list[dict]:
-    """Conflicts by the learned scorer over the rules' cues, the slots and the pair model."""
+                      flag_threshold: float, block: int | None = None) -> list[dict]:
+    """Conflicts by the learned scorer over the rules' cues, the slots and the pair model, the
+    pairs a block at a time (pair_blocks): only the flagged rows outlive their block."""
     from verify import conflict_model
 
-    inputs = conflict_model.pair_inputs(articles, claims, cand, nli)
-    overruled = [False] * len(inputs)
-    if judge is not None:  # a user's own NLI cross-encoder refines what the rules say, and overrules
-        probs = judge([(claims[i]["text"], claims[j]["text"]) for i, j, _ in cand.pairs])
-        for n, (p, pr) in enumerate(zip(inputs, probs)):
-            p.relation = judged(p.relation, pr)
-            overruled[n] = pr["entailment"] >= 0.8
-    rows, comparisons = [], []
-    for p in inputs:
-        row, cmp = conflict_model.features(p)
-        rows.append(row)
-        comparisons.append(cmp)
-    scores = scorer.probability(rows)
+    idf = conflict_model.corpus_idf([c["text"] for c in claims])
+    slots = conflict_model.claim_slots(articles, claims)
     found = []
-    for (i, j, _), p, cmp, score, no in zip(cand.pairs, inputs, comparisons, scores, overruled):
-        if score < flag_threshold or no:
-            continue
-        kind, explanation, cues = conflict_model.explain(p, cmp, float(score))
-        if kind == "contradiction" and p.nli is None:
-            continue  # nothing in the two texts says why: a conflict is never flagged unexplained
-        found.append(_conflict_row(claims[i], claims[j], kind, float(score), explanation, cues,
-                                   _attribution(claims[i], claims[j], cand.origin[i], cand.origin[j])))
+    for _, pairs in pair_blocks(cand.pairs, block):
+        inputs = conflict_model.pair_inputs(articles, claims, cand, nli, pairs=pairs, idf=idf, slots=slots)
+        overruled = [False] * len(inputs)
+        if judge is not None:  # a user's own NLI cross-encoder refines what the rules say, and overrules
+            probs = judge([(claims[i]["text"], claims[j]["text"]) for i, j, _ in pairs])
+            for n, (p, pr) in enumerate(zip(inputs, probs)):
+                p.relation = judged(p.relation, pr)
+                overruled[n] = pr["entailment"] >= 0.8
+        rows, comparisons = [], []
+        for p in inputs:
+            row, cmp = conflict_model.features(p)
+            rows.append(row)
+            comparisons.append(cmp)
+        scores = scorer.probability(rows)
+        for (i, j, _), p, cmp, score, no in zip(pairs, inputs, comparisons, scores, overruled):
+            if score < flag_threshold or no:
+                continue
+            kind, explanation, cues = conflict_model.explain(p, cmp, float(score))
+            if kind == "contradiction" and p.nli is None:
+                continue  # nothing in the two texts says why: a conflict is never flagged unexplained
+            found.append(_conflict_row(claims[i], claims[j], kind, float(score), explanation, cues,
+                                       _attribution(claims[i], claims[j], cand.origin[i], cand.origin[j])))
     return found
 
 
 def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray, source_key,
                    encode=None, k: int = 12, judge: NliJudge | None = None, scorer=None, nli=None,
-                   flag_threshold: float | None = None, neighbours=None) -> list[dict]:
+                   flag_threshold: float | None = None, neighbours=None, block: int | None = None) -> list[dict]:
     """Conflict rows for a corpus. `source_key(article) -> origin` decides independence;
     `encode(texts) -> vectors` (same model as `vectors`) embeds what explicit denials reject.
     The rules flag what they can explain; `scorer` (conflict_model.Scorer) adds pairs scoring at
-    least `flag_threshold` (default: its own). `nli(pairs) -> (n, 3)` is the shipped pair model."""
+    least `flag_threshold` (default: its own). `nli(pairs) -> (n, 3)` is the shipped pair model.
+    `block`: candidate pairs processed at once (default PAIR_BLOCK; the result is the same)."""
     cand = candidate_pairs(articles, claims, vectors, source_key, encode, k, neighbours)
-    found = _rule_conflicts(claims, cand, judge)
+    found = _rule_conflicts(claims, cand, judge, block)
     # A denial's targets the rules found (what it answers, or an accusation of the denier) come
     # before the ones only the scorer adds, within the few a denial may have.
     rule_denials = {row["pair_key"] for row in found if row["kind"] == "denial"}
     if scorer is not None:
         threshold = scorer.flag_threshold if flag_threshold is None else flag_threshold
-        found = merge_flags(found, _scored_conflicts(articles, claims, cand, scorer, nli, judge, threshold))
+        found = merge_flags(found, _scored_conflicts(articles, claims, cand, scorer, nli, judge, threshold, block))
     return select_conflicts(found, claims, cand.analyses, rule_denials)
 
 

@@ -265,32 +265,45 @@ def analyses_cached(db, texts: list[str]) -> list[conflicts.Analysis]:
 WORD_OVERLAP = 1  # the column of conflict_model.FEATURES computed afresh in every build (corpus IDF)
 
 
+class WordOverlaps:
+    """`conflict_model.word_overlap(texts[i], texts[j], corpus_idf(texts))` of pairs, vectorised:
+    the texts' word sets and the corpus IDF are made once, then `of(pairs)` gives any pairs'
+    overlaps (each pair's sums are its own, so a pair's value is the same in any block)."""
+
+    def __init__(self, texts: list[str]):
+        import scipy.sparse as sp
+
+        from verify import conflict_model
+
+        vocab: dict[str, int] = {}
+        indptr, indices = [0], []
+        for t in texts:
+            for w in conflict_model._token_set(t):
+                indices.append(vocab.setdefault(w, len(vocab)))
+            indptr.append(len(indices))
+        self.words = None
+        if vocab:
+            self.words = sp.csr_matrix((np.ones(len(indices)), np.asarray(indices), np.asarray(indptr)),
+                                       shape=(len(texts), len(vocab)))
+            df = np.asarray(self.words.sum(axis=0)).ravel()
+            n = len(texts)
+            self.idf = np.log((1 + n) / (1 + df)) + 1.0
+            self.weight = self.words @ self.idf  # per text: the summed weights of its words
+
+    def of(self, pairs) -> np.ndarray:
+        if not len(pairs) or self.words is None:
+            return np.zeros(len(pairs))
+        rows = np.fromiter((i for i, _, _ in pairs), dtype=np.int64, count=len(pairs))
+        cols = np.fromiter((j for _, j, _ in pairs), dtype=np.int64, count=len(pairs))
+        shared = np.asarray(self.words[rows].multiply(self.words[cols]) @ self.idf).ravel()
+        union = self.weight[rows] + self.weight[cols] - shared
+        return np.divide(shared, union, out=np.zeros(len(pairs)), where=union > 0)
+
+
 def word_overlaps(texts: list[str], pairs: list[tuple[int, int, float]]) -> np.ndarray:
     """`conflict_model.word_overlap(texts[i], texts[j], corpus_idf(texts))` of every pair, in one
     vectorised pass (the same sums, in another order: equal to ~1e-15)."""
-    import scipy.sparse as sp
-
-    from verify import conflict_model
-
-    vocab: dict[str, int] = {}
-    indptr, indices = [0], []
-    for t in texts:
-        for w in conflict_model._token_set(t):
-            indices.append(vocab.setdefault(w, len(vocab)))
-        indptr.append(len(indices))
-    if not pairs or not vocab:
-        return np.zeros(len(pairs))
-    words = sp.csr_matrix((np.ones(len(indices)), np.asarray(indices), np.asarray(indptr)),
-                          shape=(len(texts), len(vocab)))
-    df = np.asarray(words.sum(axis=0)).ravel()
-    n = len(texts)
-    idf = np.log((1 + n) / (1 + df)) + 1.0
-    weight = words @ idf  # per text: the summed weights of its words
-    rows = np.fromiter((i for i, _, _ in pairs), dtype=np.int64, count=len(pairs))
-    cols = np.fromiter((j for _, j, _ in pairs), dtype=np.int64, count=len(pairs))
-    shared = np.asarray(words[rows].multiply(words[cols]) @ idf).ravel()
-    union = weight[rows] + weight[cols] - shared
-    return np.divide(shared, union, out=np.zeros(len(pairs)), where=union > 0)
+    return WordOverlaps(texts).of(pairs)
 
 
 def _sub_problem(articles: list[dict], claims: list[dict], cand, pairs, reference: dict):
@@ -365,7 +378,7 @@ def reference_dates_cached(db, articles: list[dict]) -> dict[str, str | None]:
 def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors: np.ndarray, source_key,
                           encode=None, k: int = 12, judge=None, scorer=None, nli=None,
                           flag_threshold: float | None = None, neighbours=None,
-                          analyses: list[conflicts.Analysis] | None = None) -> list[dict]:
+                          analyses: list[conflicts.Analysis] | None = None, block: int | None = None) -> list[dict]:
     """`conflicts.find_conflicts` with each candidate pair's rules verdict and feature row read
     from the database when an earlier build computed them for the same inputs: only new pairs
     (a new or changed claim, a changed origin, speaker party or article date, another similarity)
@@ -373,12 +386,17 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
     the whole corpus, so it is computed afresh for every pair (vectorised) and every pair is
     scored again: the result is the full computation's, with word overlaps equal to ~1e-15.
 
+    The pairs go through all that `block` at a time (default conflicts.PAIR_BLOCK): a
+    block's cached values, inputs, features and scores are dropped before the next, only the
+    flagged rows and the pairs' cache keys are kept, so the stage's memory does not grow with the
+    number of pairs (a pair's result does not depend on the block it is in).
+
     With `judge` (a user's NLI model) everything is computed (no cache)."""
     from verify import conflict_model, slots
 
     if judge is not None:
         return conflicts.find_conflicts(articles, claims, vectors, source_key, encode, k, judge, scorer, nli,
-                                        flag_threshold, neighbours)
+                                        flag_threshold, neighbours, block=block)
     cand = conflicts.candidate_pairs(articles, claims, vectors, source_key, encode, k, neighbours, analyses)
     model = "none" if scorer is None else hashlib.sha256(json.dumps(scorer.to_json()).encode()).hexdigest()[:12]
     version = "|".join([code_version("conflicts", "conflict_model", "slots", "names", "pairmodel"), model,
@@ -386,54 +404,65 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
     kind = "pair:" + hashlib.sha256(version.encode()).hexdigest()[:16]
     reference = reference_dates_cached(db, articles) if scorer is not None else {}
     claim_keys = _claim_keys(claims, cand, reference)
-    keys = [_pair_key(kind, claim_keys, cand, i, j, sim) for i, j, sim in cand.pairs]
-    raw = store.load_cached(db, kind, None)  # one read of the lot: most of a build's pairs are in it
-    stored = {key: _read_pair_value(raw[key]) for key in keys if key in raw}
-    del raw
-    todo = [n for n, key in enumerate(keys) if key not in stored]
-    new: dict[str, bytes] = {}
-    if todo:
-        missing = [cand.pairs[n] for n in todo]
-        sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, missing, reference)
-        rules = {(r["claim_a"], r["claim_b"]): r for r in conflicts._rule_conflicts(sub_claims, sub, None)}
-        rows = [None] * len(missing)
-        if scorer is not None:
-            rows = [conflict_model.features(p)[0] for p in conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli)]
-        for n, (i, j, _), row in zip(todo, missing, rows):
-            rule = rules.get((claims[i]["id"], claims[j]["id"]))
-            if row is not None:
-                row[WORD_OVERLAP] = 0.0
-            new[keys[n]] = _pair_value(row, rule)
-            stored[keys[n]] = (np.asarray(row if row is not None else [], dtype=np.float64),
-                               json.loads(json.dumps(rule)) if rule is not None else None)  # as read back
-    store.save_cached(db, kind, new, keep=set(keys), family="pair:")
-    LAST["conflicts"] = {"pairs": len(keys), "scored": len(todo)}
-    if DETAILS:  # which pairs, for the tests (a dict of every pair: not kept in a real build)
-        LAST["conflicts"]["scored_pairs"] = [(claims[cand.pairs[n][0]]["id"], claims[cand.pairs[n][1]]["id"]) for n in todo]
-        LAST["conflicts"]["similarity"] = {(claims[i]["id"], claims[j]["id"]): sim for i, j, sim in cand.pairs}
-
-    found = [dict(stored[key][1]) for key in keys if stored[key][1] is not None]
-    rule_denials = {row["pair_key"] for row in found if row["kind"] == "denial"}  # as find_conflicts
-    if scorer is not None and cand.pairs:
-        threshold = scorer.flag_threshold if flag_threshold is None else flag_threshold
+    overlaps = WordOverlaps([c["text"] for c in claims]) if scorer is not None and cand.pairs else None
+    threshold = None if scorer is None else scorer.flag_threshold if flag_threshold is None else flag_threshold
+    all_keys: set[str] = set()  # every pair's key: the cache keeps these, drops the rest
+    n_scored = 0
+    scored_pairs = []
+    found: list[dict] = []    # the rules' rows, in pair order
+    scored: list[dict] = []   # the scorer's, in pair order
+    for start, pairs in conflicts.pair_blocks(cand.pairs, block):
+        keys = [_pair_key(kind, claim_keys, cand, i, j, sim) for i, j, sim in pairs]
+        all_keys.update(keys)
+        stored = {key: _read_pair_value(value) for key, value in store.load_cached(db, kind, keys).items()}
+        todo = [n for n, key in enumerate(keys) if key not in stored]
+        new: dict[str, bytes] = {}
+        if todo:
+            missing = [pairs[n] for n in todo]
+            sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, missing, reference)
+            rules = {(r["claim_a"], r["claim_b"]): r for r in conflicts._rule_conflicts(sub_claims, sub, None)}
+            rows = [None] * len(missing)
+            if scorer is not None:  # the word overlap is set below, with the corpus's weights
+                rows = [conflict_model.features(p)[0]
+                        for p in conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli, idf={})]
+            for n, (i, j, _), row in zip(todo, missing, rows):
+                rule = rules.get((claims[i]["id"], claims[j]["id"]))
+                if row is not None:
+                    row[WORD_OVERLAP] = 0.0
+                new[keys[n]] = _pair_value(row, rule)
+                stored[keys[n]] = _read_pair_value(new[keys[n]])  # as read back
+            store.save_cached(db, kind, new, family="pair:")
+            n_scored += len(todo)
+            if DETAILS:
+                scored_pairs += [(claims[pairs[n][0]]["id"], claims[pairs[n][1]]["id"]) for n in todo]
+        found += [dict(stored[key][1]) for key in keys if stored[key][1] is not None]
+        if scorer is None:
+            continue
         features = np.vstack([stored[key][0] for key in keys])
-        features[:, WORD_OVERLAP] = word_overlaps([c["text"] for c in claims], cand.pairs)
+        features[:, WORD_OVERLAP] = overlaps.of(pairs)
         scores = scorer.probability(list(features))  # a list of rows, as the scorer takes them
         flagged = [n for n in range(len(keys)) if scores[n] >= threshold]
-        scored = []
-        if flagged:
-            pairs = [cand.pairs[n] for n in flagged]
-            sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, pairs, reference)
-            for n, (i, j, _), p in zip(flagged, pairs, conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli)):
-                p.word_overlap = float(features[n, WORD_OVERLAP])
-                cmp = slots.compare(p.slots_a, p.slots_b, bool(p.parties_a & p.parties_b))
-                # As conflicts._scored_conflicts decides (without a judge):
-                kind_, explanation, cues = conflict_model.explain(p, cmp, float(scores[n]))
-                if kind_ == "contradiction" and p.nli is None:
-                    continue
-                scored.append(conflicts._conflict_row(
-                    claims[i], claims[j], kind_, float(scores[n]), explanation, cues,
-                    conflicts._attribution(claims[i], claims[j], cand.origin[i], cand.origin[j])))
+        if not flagged:
+            continue
+        chosen = [pairs[n] for n in flagged]
+        sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, chosen, reference)
+        for n, (i, j, _), p in zip(flagged, chosen, conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli, idf={})):
+            p.word_overlap = float(features[n, WORD_OVERLAP])
+            cmp = slots.compare(p.slots_a, p.slots_b, bool(p.parties_a & p.parties_b))
+            # As conflicts._scored_conflicts decides (without a judge):
+            kind_, explanation, cues = conflict_model.explain(p, cmp, float(scores[n]))
+            if kind_ == "contradiction" and p.nli is None:
+                continue
+            scored.append(conflicts._conflict_row(
+                claims[i], claims[j], kind_, float(scores[n]), explanation, cues,
+                conflicts._attribution(claims[i], claims[j], cand.origin[i], cand.origin[j])))
+    store.save_cached(db, kind, {}, keep=all_keys, family="pair:")
+    LAST["conflicts"] = {"pairs": len(cand.pairs), "scored": n_scored}
+    if DETAILS:  # which pairs, for the tests (a dict of every pair: not kept in a real build)
+        LAST["conflicts"]["scored_pairs"] = scored_pairs
+        LAST["conflicts"]["similarity"] = {(claims[i]["id"], claims[j]["id"]): sim for i, j, sim in cand.pairs}
+    rule_denials = {row["pair_key"] for row in found if row["kind"] == "denial"}  # as find_conflicts
+    if scorer is not None:
         found = conflicts.merge_flags(found, scored)
     return conflicts.select_conflicts(found, claims, cand.analyses, rule_denials)
 
