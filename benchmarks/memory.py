@@ -12,7 +12,8 @@ that counts against issue 10's 1.5 GiB.
 
     .venv/bin/python benchmarks/memory.py [--bodies N] [--backend onnx-fp32|onnx|torch] [--db PATH]
 
-`--db PATH` keeps the built database (to measure adding articles onto it afterwards).
+`--db PATH` keeps the built database and its input, `bodies.jsonl` beside it (to measure adding
+articles onto it afterwards: the same input path, so its read is the cached one).
 """
 
 from __future__ import annotations
@@ -64,8 +65,8 @@ def main() -> None:
     args = parser.parse_args()
     rows = body_rows()[: args.bodies] if args.bodies else body_rows()
     with tempfile.TemporaryDirectory(prefix="verify-memory-") as tmp:
-        corpus = write_jsonl(Path(tmp) / "bodies.jsonl", rows)
         db = Path(args.db) if args.db else Path(tmp) / "verify.db"
+        corpus = write_jsonl(db.parent / "bodies.jsonl", rows)
         r = run_child(CHILD, args.backend, str(db), str(corpus))
     print(f"{len(rows)} bodies, {r['claims']} claims, {r['conflicts']} conflicts, {r['total']} s")
     print(f"{'stage':10s} {'seconds':>8s} {'peak MB':>8s} {'held MB':>8s} {'maxrss MB':>10s}")

@@ -488,6 +488,32 @@ def _is_assertion(analysis: Analysis) -> bool:
     return not analysis.denial and not analysis.compliance
 
 
+class PairList:
+    """Candidate pairs (i, j, similarity) kept in three arrays and read back as tuples of Python
+    numbers: ~16 bytes a pair where a list of tuples took ~150 (a 39k-claim corpus has ~300k).
+    Indexing gives a tuple, a slice a list of tuples, iteration tuples in order."""
+
+    _CHUNK = 65536  # rows turned into Python numbers at once while iterating
+
+    def __init__(self, i: np.ndarray, j: np.ndarray, sim: np.ndarray):
+        self.i, self.j, self.sim = i, j, sim
+
+    def __len__(self) -> int:
+        return len(self.i)
+
+    def __getitem__(self, n):
+        if isinstance(n, slice):
+            return list(zip(self.i[n].tolist(), self.j[n].tolist(), self.sim[n].tolist()))
+        return int(self.i[n]), int(self.j[n]), float(self.sim[n])
+
+    def __iter__(self):
+        for start in range(0, len(self), self._CHUNK):
+            yield from self[start : start + self._CHUNK]
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
+
+
 # Candidate pairs read, featured and scored at once: the inputs of a pair (analyses, slots, a
 # relation with its cue lists, a feature row) take a few kB, so a 39k-claim corpus's ~300k pairs
 # held together took about a GB; a block of this size takes a few MB whatever the corpus.
@@ -506,7 +532,7 @@ def pair_blocks(pairs, block: int | None = None):
 @dataclass
 class Candidates:
     """The pairs of a corpus worth comparing, with what the comparison needs about each claim."""
-    pairs: list[tuple[int, int, float]]   # (i, j, similarity), i < j, independent sides only
+    pairs: list[tuple[int, int, float]] | PairList  # (i, j, similarity), i < j, independent sides only
     analyses: list[Analysis]
     parties: dict[str, set[str]]          # claim id -> the parties its speaker stands for
     origin: list[str]                     # per claim: who independently stands behind it
@@ -586,7 +612,10 @@ def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarra
             bonus = 0.15 if j in referents else 0.0
             key = (min(i, j), max(i, j))
             candidates[key] = max(candidates.get(key, 0.0), min(1.0, sim + bonus))
-    pairs = [(i, j, sim) for (i, j), sim in candidates.items() if independent(i, j)]
+    keep = np.fromiter((independent(i, j) for i, j in candidates), dtype=bool, count=len(candidates))
+    pairs = PairList(np.fromiter((i for i, _ in candidates), dtype=np.int32, count=len(candidates))[keep],
+                     np.fromiter((j for _, j in candidates), dtype=np.int32, count=len(candidates))[keep],
+                     np.fromiter(candidates.values(), dtype=np.float64, count=len(candidates))[keep])
     return Candidates(pairs, analyses, parties, origin, referents_of)
 
 
