@@ -566,10 +566,30 @@ def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarra
         pi, pj = parties[claims[i]["id"]], parties[claims[j]["id"]]
         return bool(pi and pj and not (pi & pj))
 
-    candidates: dict[tuple[int, int], float] = {}
-    # 1. Neighbours in embedding space (sub-quadratic: k per claim).
-    for sim, i, j in nearest_neighbour_edges(vectors, k, RELATED, neighbours):
-        candidates[(i, j)] = sim
+    # 1. Neighbours in embedding space (sub-quadratic: k per claim), kept as arrays: a dict or a
+    #    list of tuples of ~500k edges took ~150 MB at 40k claims.
+    n = len(claims)
+    if neighbours is not None and neighbours.ready_for(vectors, k):
+        near_sims, near_i, near_j = neighbours.edge_arrays(k, RELATED)
+    else:
+        edges = nearest_neighbour_edges(vectors, k, RELATED, neighbours)
+        near_sims = np.fromiter((e[0] for e in edges), dtype=np.float64, count=len(edges))
+        near_i = np.fromiter((e[1] for e in edges), dtype=np.int64, count=len(edges))
+        near_j = np.fromiter((e[2] for e in edges), dtype=np.int64, count=len(edges))
+        del edges
+    near_code = near_i * n + near_j  # a pair (i, j), i < j, as one number
+    near_order = np.argsort(near_code)
+    # What the denial search sets, by pair code, in the order it first sets each: the pairs among
+    # the neighbours keep their place, the others come after them (a dict's order, as before).
+    denial_sims: dict[int, float] = {}
+
+    def candidate_sim(code: int) -> float:
+        if code in denial_sims:
+            return denial_sims[code]
+        at = int(np.searchsorted(near_code, code, sorter=near_order))
+        if at < len(near_code) and near_code[near_order[at]] == code:
+            return float(near_sims[near_order[at]])
+        return 0.0
 
     # 2. Denials, linked to what they answer: their referents in context, the referents'
     #    paraphrases elsewhere, and assertions about the denying party found by entity blocking.
@@ -610,12 +630,26 @@ def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarra
                 continue
             sim = float(vectors[j] @ target)
             bonus = 0.15 if j in referents else 0.0
-            key = (min(i, j), max(i, j))
-            candidates[key] = max(candidates.get(key, 0.0), min(1.0, sim + bonus))
-    keep = np.fromiter((independent(i, j) for i, j in candidates), dtype=bool, count=len(candidates))
-    pairs = PairList(np.fromiter((i for i, _ in candidates), dtype=np.int32, count=len(candidates))[keep],
-                     np.fromiter((j for _, j in candidates), dtype=np.int32, count=len(candidates))[keep],
-                     np.fromiter(candidates.values(), dtype=np.float64, count=len(candidates))[keep])
+            code = min(i, j) * n + max(i, j)
+            denial_sims[code] = max(candidate_sim(code), min(1.0, sim + bonus))
+    # The neighbours (raised where a denial's search set them higher), then the pairs only the
+    # denial search found; each kept when its sides are independent.
+    codes = np.fromiter(denial_sims, dtype=np.int64, count=len(denial_sims))
+    values = np.fromiter(denial_sims.values(), dtype=np.float64, count=len(denial_sims))
+    at = np.searchsorted(near_code, codes, sorter=near_order)
+    at = near_order[np.minimum(at, max(len(near_code) - 1, 0))] if len(near_code) else at
+    known = (at < len(near_code)) & (near_code[at] == codes) if len(near_code) else np.zeros(len(codes), dtype=bool)
+    near_sims = near_sims.copy()
+    near_sims[at[known]] = values[known]
+    all_codes = np.concatenate([near_code, codes[~known]])
+    all_sims = np.concatenate([near_sims, values[~known]])
+    first, second = all_codes // n, all_codes % n
+    numbers: dict[str, int] = {}
+    origin_number = np.fromiter((numbers.setdefault(o, len(numbers)) for o in origin), dtype=np.int64, count=n)
+    keep = origin_number[first] != origin_number[second]
+    for m in np.flatnonzero(~keep):  # one origin: independent when its two speakers' parties differ
+        keep[m] = independent(int(first[m]), int(second[m]))
+    pairs = PairList(first[keep].astype(np.int32), second[keep].astype(np.int32), all_sims[keep])
     return Candidates(pairs, analyses, parties, origin, referents_of)
 
 
