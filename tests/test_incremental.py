@@ -396,6 +396,48 @@ def test_the_tfidf_rows_are_scikit_learns(seed_claims):
     assert (again.indices == whole.indices).all() and (again.data == whole.data).all()
 
 
+def test_tfidf_rows_read_back_are_the_transforms_own(tmp_path, seed_claims, monkeypatch):
+    """The rows of texts an earlier build transformed come from the database (only new texts are
+    transformed), and the matrix equals `lexical_transform` of all the texts, value for value,
+    repeats, reordering and removals included."""
+    from verify import incremental, store
+
+    texts = [c["text"] for c in seed_claims]
+    vocabulary, idf, stop_words = incremental.lexical_fit(texts)
+    state = {"vocabulary": vocabulary, "idf": [float(x) for x in idf], "stop_words": stop_words, "model": "m1"}
+    transformed: list[int] = []
+    real = incremental.lexical_transform
+
+    def counting(vocabulary, idf, texts, stop_words):
+        transformed.append(len(texts))
+        return real(vocabulary, idf, texts, stop_words)
+
+    monkeypatch.setattr(incremental, "lexical_transform", counting)
+    db = store.open_db(tmp_path / "v.db")
+
+    def check(these):
+        got = incremental.lexical_rows_cached(db, state, these)
+        want = real(vocabulary, state["idf"], these, stop_words)
+        assert got.shape == want.shape and got.dtype == want.dtype == np.float32
+        assert (got.indptr == want.indptr).all() and (got.indices == want.indices).all() and (got.data == want.data).all()
+
+    first = texts[:60]
+    check(first)
+    assert transformed == [len(set(first))]
+    grown = texts[:80] + texts[:3]  # 20 new texts, and repeats
+    check(grown)
+    assert transformed[-1] == 20
+    transformed.clear()
+    shuffled = list(reversed(texts[10:80]))  # removed and reordered: nothing new
+    check(shuffled)
+    assert transformed == []
+    # Other word weights: nothing is read back.
+    check_state = dict(state, model="m2")
+    incremental.lexical_rows_cached(db, check_state, shuffled)
+    assert transformed == [len(set(shuffled))]
+    db.conn.close()
+
+
 def test_clusters_of_a_grown_and_shrunk_graph_are_the_whole_graphs(tmp_path, monkeypatch):
     """Only the components a change touches are grouped again, and the groups are those of the
     average linkage over the whole graph with the same word weights (the last fit's)."""

@@ -540,6 +540,51 @@ def lexical_transform(vocabulary: list[str] | None, idf, texts: list[str], stop_
     return sp.csr_matrix((data, cols, bounds), shape=(len(texts), len(vocabulary)))
 
 
+def lexical_rows_cached(db, state: dict, texts: list[str]):
+    """`lexical_transform` of `texts` under the word weights of `state` (build_clusters_cached's),
+    the rows of texts an earlier build transformed under the same weights taken from the
+    database: a row is a function of its text and the weights alone, so the matrix is the one
+    `lexical_transform` gives, value for value, and an added article costs its own rows (every
+    claim's row again took ~2-5 s a build at 40k claims). Kept as one value, the rows of this
+    build's distinct texts, under the weights' fingerprint."""
+    import scipy.sparse as sp
+
+    if not state["vocabulary"] or not texts:
+        return lexical_transform(state["vocabulary"], state["idf"], texts, state["stop_words"])
+    kind = "lexical:" + code_version("cluster")
+    hashes = [text_hash(t) for t in texts]
+    raw = store.load_cached(db, kind, [state["model"]]).get(state["model"])
+    known: dict[str, int] = {}
+    stored = None
+    if raw is not None:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+            stored = sp.csr_matrix((data["data"], data["indices"], data["indptr"]),
+                                   shape=(len(data["hashes"]), len(state["vocabulary"])))
+            known = {h: n for n, h in enumerate(data["hashes"].tolist())}
+    distinct = list(dict.fromkeys(hashes))
+    first = {h: n for n, h in reversed(list(enumerate(hashes)))}
+    missing = [h for h in distinct if h not in known]
+    parts, row_of = [], {}
+    if stored is not None:
+        parts.append(stored)
+        row_of.update(known)
+    if missing:
+        parts.append(lexical_transform(state["vocabulary"], state["idf"], [texts[first[h]] for h in missing],
+                                       state["stop_words"]))
+        row_of.update((h, len(known) + n) for n, h in enumerate(missing))
+    every = sp.vstack(parts, format="csr") if len(parts) > 1 else parts[0]
+    # This build's distinct texts, in order, for the next build.
+    mine = every[np.fromiter((row_of[h] for h in distinct), dtype=np.int64, count=len(distinct))]
+    if missing or len(distinct) != len(known):
+        buffer = io.BytesIO()
+        np.savez(buffer, hashes=np.array(distinct), data=mine.data, indices=mine.indices, indptr=mine.indptr)
+        store.save_cached(db, kind, {state["model"]: buffer.getvalue()}, keep={state["model"]}, family="lexical:")
+    position = {h: n for n, h in enumerate(distinct)}
+    rows = mine[np.fromiter((position[h] for h in hashes), dtype=np.int64, count=len(hashes))]
+    rows.sort_indices()
+    return rows
+
+
 def _components(n: int, edges: list[tuple[float, int, int]]) -> dict[int, tuple[list[int], list]]:
     """Root -> (members in index order, edges in their order) of each connected component of `edges`."""
     parent = list(range(n))
@@ -598,7 +643,7 @@ def build_clusters_cached(db, claims: list[dict], vectors: np.ndarray, vector_ke
                  "model": model, "n_fit": len(claims), "changed": 0, "components": {}}
     else:
         state["changed"] = changed
-    lexical = lexical_transform(state["vocabulary"], state["idf"], texts, state["stop_words"])
+    lexical = lexical_rows_cached(db, state, texts)
     sim = cluster.Similarity(vectors, lexical)
     article_of = [c["article_id"] for c in claims]
     edges, mean_floor = cluster.linkage_edges(vectors, sim, threshold, cluster.NEIGHBOURS, article_of, mutual_threshold,
