@@ -120,28 +120,39 @@ def load(path: str | None = None) -> Scorer | None:
 SLOT_KIND = {"date": "date", "time": "date", "number": "quantity", "direction": "place", "place": "place"}
 
 
-def explain(p: PairInputs, cmp: slot_module.Comparison, probability: float) -> tuple[str, str, dict]:
-    """(kind, explanation, cues) for a flagged pair: the rules' own when they fired, else the
-    clashing slot, else the negation or the pair model."""
+# Where a flagged pair's score goes in its explanation (`explanation`): the rest of it does not
+# depend on the score, so a build can keep it with the pair's features and only put the score in.
+SCORE = "\x00score\x00"
+
+
+def explanation(p: PairInputs, cmp: slot_module.Comparison) -> tuple[str, str, dict]:
+    """`explain` with SCORE where the conflict score goes: (kind, explanation, cues)."""
     rel = p.relation
     if rel.relation == "conflicts" and rel.kind:
-        return rel.kind, f"{rel.explanation} (conflict score {probability:.2f})", rel.cues
+        return rel.kind, f"{rel.explanation} (conflict score {SCORE})", rel.cues
     for t in SLOT_TYPES:
         if t in cmp.cues:
             x, y = cmp.cues[t]
-            return SLOT_KIND[t], f"{t}: “{x}” against “{y}” (conflict score {probability:.2f})", {"a": [x], "b": [y]}
+            return SLOT_KIND[t], f"{t}: “{x}” against “{y}” (conflict score {SCORE})", {"a": [x], "b": [y]}
     # A denial answers an assertion: two parties each denying something do not clash by that.
     both_deny = bool(p.a.denial) and bool(p.b.denial)
     if (p.a.denial or p.b.denial) and not both_deny:
         side = p.a if p.a.denial else p.b
         cues = {"a": p.a.denial[:3], "b": p.b.denial[:3]}
-        return "denial", f"one side rejects what the other asserts ({', '.join(side.denial[:3])}; conflict score {probability:.2f})", cues
+        return "denial", f"one side rejects what the other asserts ({', '.join(side.denial[:3])}; conflict score {SCORE})", cues
     if bool(p.a.negation) != bool(p.b.negation) and not both_deny:
         side = p.a if p.a.negation else p.b
-        return "negation", f"one side negates the other ({', '.join(side.negation[:3])}; conflict score {probability:.2f})", \
+        return "negation", f"one side negates the other ({', '.join(side.negation[:3])}; conflict score {SCORE})", \
             {"a": p.a.negation[:3], "b": p.b.negation[:3]}
     nli = f"pair model: contradiction {p.nli[0]:.2f}" if p.nli else "learned scorer"
-    return "contradiction", f"{nli} (conflict score {probability:.2f})", {"a": [], "b": []}
+    return "contradiction", f"{nli} (conflict score {SCORE})", {"a": [], "b": []}
+
+
+def explain(p: PairInputs, cmp: slot_module.Comparison, probability: float) -> tuple[str, str, dict]:
+    """(kind, explanation, cues) for a flagged pair: the rules' own when they fired, else the
+    clashing slot, else the negation or the pair model."""
+    kind, text, cues = explanation(p, cmp)
+    return kind, text.replace(SCORE, f"{probability:.2f}"), cues
 
 
 def word_overlap(a: str, b: str, idf: dict[str, float]) -> float:

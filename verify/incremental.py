@@ -315,8 +315,9 @@ def _sub_problem(articles: list[dict], claims: list[dict], cand, pairs, referenc
     pos = {x: n for n, x in enumerate(needed)}
     sub_claims = [claims[x] for x in needed]
     ids = {c["article_id"] for c in sub_claims}
-    sub_articles = [{**a, "published": reference.get(a["id"]), "text": "" if reference.get(a["id"]) is None else a["text"]}
-                    for a in articles if a["id"] in ids]
+    # The text goes: with the date given, reading it again would give nothing more (slots.reference_dates
+    # reads a text only for the corpus's year and the articles without a date), and cost seconds a build.
+    sub_articles = [{**a, "published": reference.get(a["id"]), "text": ""} for a in articles if a["id"] in ids]
     sub = conflicts.Candidates(
         [(pos[i], pos[j], s) for i, j, s in pairs], [cand.analyses[x] for x in needed], cand.parties,
         [cand.origin[x] for x in needed],
@@ -341,16 +342,22 @@ def _pair_key(kind: str, claim_keys: list[str], cand, i: int, j: int, sim: float
     return hashlib.blake2b(what.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def _pair_value(features: list[float] | None, rule: dict | None) -> bytes:
-    """The feature row as float64 bytes (exact), then the rules' row as JSON when they flag the pair."""
+def _pair_value(features: list[float] | None, rule: dict | None, explained: list | None = None) -> bytes:
+    """The feature row as float64 bytes (exact), the rules' row as JSON when they flag the pair,
+    and once the scorer has flagged it, its explanation (conflict_model.explanation, with the
+    score left out) and whether it goes unflagged for want of one."""
     head = np.asarray(features if features is not None else [], dtype=np.float64).tobytes()
-    return len(head).to_bytes(4, "little") + head + (json.dumps(rule).encode("utf-8") if rule is not None else b"")
+    rule_json = json.dumps(rule).encode("utf-8") if rule is not None else b""
+    return (len(head).to_bytes(4, "little") + head + len(rule_json).to_bytes(4, "little") + rule_json
+            + (json.dumps(explained).encode("utf-8") if explained is not None else b""))
 
 
-def _read_pair_value(value: bytes) -> tuple[np.ndarray, dict | None]:
+def _read_pair_value(value: bytes) -> tuple[np.ndarray, dict | None, list | None]:
     n = int.from_bytes(value[:4], "little")
-    rest = value[4 + n:]
-    return np.frombuffer(value[4 : 4 + n], dtype=np.float64), json.loads(rest) if rest else None
+    m = int.from_bytes(value[4 + n : 8 + n], "little")
+    rule, rest = value[8 + n : 8 + n + m], value[8 + n + m :]
+    return (np.frombuffer(value[4 : 4 + n], dtype=np.float64), json.loads(rule) if rule else None,
+            json.loads(rest) if rest else None)
 
 
 def reference_dates_cached(db, articles: list[dict]) -> dict[str, str | None]:
@@ -444,18 +451,31 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
         flagged = [n for n in range(len(keys)) if scores[n] >= threshold]
         if not flagged:
             continue
-        chosen = [pairs[n] for n in flagged]
-        sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, chosen, reference)
-        for n, (i, j, _), p in zip(flagged, chosen, conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli, idf={})):
-            p.word_overlap = float(features[n, WORD_OVERLAP])
-            cmp = slots.compare(p.slots_a, p.slots_b, bool(p.parties_a & p.parties_b))
-            # As conflicts._scored_conflicts decides (without a judge):
-            kind_, explanation, cues = conflict_model.explain(p, cmp, float(scores[n]))
-            if kind_ == "contradiction" and p.nli is None:
+        # A pair's explanation is a function of its inputs but the score (conflict_model.explanation):
+        # made the first time the pair is flagged and kept with it, so a build over a grown corpus
+        # does not read again the slots and cues of the thousands of pairs flagged before.
+        unexplained = [n for n in flagged if stored[keys[n]][2] is None]
+        if unexplained:
+            chosen = [pairs[n] for n in unexplained]
+            sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, chosen, reference)
+            explained: dict[str, bytes] = {}
+            for n, p in zip(unexplained, conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli, idf={})):
+                cmp = slots.compare(p.slots_a, p.slots_b, bool(p.parties_a & p.parties_b))
+                kind_, text, cues = conflict_model.explanation(p, cmp)
+                # As conflicts._scored_conflicts decides (without a judge): never flagged unexplained.
+                value = [kind_, text, cues, kind_ == "contradiction" and p.nli is None]
+                features_n, rule = stored[keys[n]][0], stored[keys[n]][1]
+                explained[keys[n]] = _pair_value(features_n, rule, value)
+                stored[keys[n]] = _read_pair_value(explained[keys[n]])  # as read back
+            store.save_cached(db, kind, explained)
+        for n in flagged:
+            i, j, _ = pairs[n]
+            kind_, text, cues, unflagged = stored[keys[n]][2]
+            if unflagged:
                 continue
             scored.append(conflicts._conflict_row(
-                claims[i], claims[j], kind_, float(scores[n]), explanation, cues,
-                conflicts._attribution(claims[i], claims[j], cand.origin[i], cand.origin[j])))
+                claims[i], claims[j], kind_, float(scores[n]), text.replace(conflict_model.SCORE, f"{float(scores[n]):.2f}"),
+                cues, conflicts._attribution(claims[i], claims[j], cand.origin[i], cand.origin[j])))
     store.save_cached(db, kind, {}, keep=all_keys, family="pair:")
     LAST["conflicts"] = {"pairs": len(cand.pairs), "scored": n_scored}
     if DETAILS:  # which pairs, for the tests (a dict of every pair: not kept in a real build)
