@@ -438,6 +438,43 @@ def test_tfidf_rows_read_back_are_the_transforms_own(tmp_path, seed_claims, monk
     db.conn.close()
 
 
+def test_word_overlaps_from_cached_word_sets_are_the_per_pair_ones(tmp_path, seed_claims, monkeypatch):
+    """The conflict scorer's word overlaps with the word sets of earlier builds read back (only
+    new texts read): each pair's value is `conflict_model.word_overlap` with the corpus's IDF."""
+    from verify import conflict_model, incremental, store
+
+    texts = [c["text"] for c in seed_claims]
+    read: list[int] = []
+    real = incremental.word_sets
+
+    def counting(these, vocabulary=None):
+        read.append(len(these))
+        return real(these, vocabulary)
+
+    monkeypatch.setattr(incremental, "word_sets", counting)
+    db = store.open_db(tmp_path / "v.db")
+    rng = np.random.default_rng(3)
+
+    def check(these):
+        overlaps = incremental.WordOverlaps(these, incremental.word_sets_cached(db, these))
+        pairs = [(int(i), int(j), 0.5) for i, j in rng.integers(0, len(these), size=(300, 2))]
+        idf = conflict_model.corpus_idf(these)
+        want = [conflict_model.word_overlap(these[i], these[j], idf) for i, j, _ in pairs]
+        assert np.allclose(overlaps.of(pairs), want, rtol=0, atol=1e-12)
+        assert any(w > 0 for w in want)
+
+    check(texts[:50])
+    assert read == [len(set(texts[:50]))]
+    check(texts[:70] + texts[:5])  # grown, with repeats
+    assert read[-1] == 20
+    read.clear()
+    check(list(reversed(texts[30:70])))  # shrunk and reordered: every text read back
+    assert read == [0]
+    check(texts[70:])  # most of it gone: made anew
+    assert read[-1] == len(set(texts[70:]))
+    db.conn.close()
+
+
 def test_clusters_of_a_grown_and_shrunk_graph_are_the_whole_graphs(tmp_path, monkeypatch):
     """Only the components a change touches are grouped again, and the groups are those of the
     average linkage over the whole graph with the same word weights (the last fit's)."""

@@ -268,27 +268,18 @@ WORD_OVERLAP = 1  # the column of conflict_model.FEATURES computed afresh in eve
 class WordOverlaps:
     """`conflict_model.word_overlap(texts[i], texts[j], corpus_idf(texts))` of pairs, vectorised:
     the texts' word sets and the corpus IDF are made once, then `of(pairs)` gives any pairs'
-    overlaps (each pair's sums are its own, so a pair's value is the same in any block)."""
+    overlaps (each pair's sums are its own, so a pair's value is the same in any block).
+    `words`: the texts' word sets as `word_sets` gives them, when the caller has them."""
 
-    def __init__(self, texts: list[str]):
-        import scipy.sparse as sp
-
-        from verify import conflict_model
-
-        vocab: dict[str, int] = {}
-        indptr, indices = [0], []
-        for t in texts:
-            for w in conflict_model._token_set(t):
-                indices.append(vocab.setdefault(w, len(vocab)))
-            indptr.append(len(indices))
-        self.words = None
-        if vocab:
-            self.words = sp.csr_matrix((np.ones(len(indices)), np.asarray(indices), np.asarray(indptr)),
-                                       shape=(len(texts), len(vocab)))
+    def __init__(self, texts: list[str], words=None):
+        self.words = words if words is not None else word_sets(texts)[0]
+        if self.words is not None and self.words.shape[1]:
             df = np.asarray(self.words.sum(axis=0)).ravel()
             n = len(texts)
             self.idf = np.log((1 + n) / (1 + df)) + 1.0
             self.weight = self.words @ self.idf  # per text: the summed weights of its words
+        else:
+            self.words = None
 
     def of(self, pairs) -> np.ndarray:
         if not len(pairs) or self.words is None:
@@ -298,6 +289,69 @@ class WordOverlaps:
         shared = np.asarray(self.words[rows].multiply(self.words[cols]) @ self.idf).ravel()
         union = self.weight[rows] + self.weight[cols] - shared
         return np.divide(shared, union, out=np.zeros(len(pairs)), where=union > 0)
+
+
+def word_sets(texts: list[str], vocabulary: dict[str, int] | None = None):
+    """(matrix, vocabulary): one row per text, a 1 in the column of each word of its
+    `conflict_model._token_set`; `vocabulary` (word -> column) is extended with new words."""
+    import scipy.sparse as sp
+
+    from verify import conflict_model
+
+    vocabulary = {} if vocabulary is None else vocabulary
+    indptr, indices = [0], []
+    for t in texts:
+        for w in conflict_model._token_set(t):
+            indices.append(vocabulary.setdefault(w, len(vocabulary)))
+        indptr.append(len(indices))
+    matrix = sp.csr_matrix((np.ones(len(indices)), np.asarray(indices, dtype=np.int64), np.asarray(indptr)),
+                           shape=(len(texts), len(vocabulary)))
+    return matrix, vocabulary
+
+
+def word_sets_cached(db, texts: list[str]):
+    """`word_sets(texts)[0]`, the rows of texts an earlier build read taken from the database
+    (their words, in the columns of that build's vocabulary, new words added after them): an
+    added article costs its own words, where every claim's took ~2-4 s a build at 40k claims.
+    Word columns come in another order than in a build from scratch, which only reorders each
+    pair's sums (equal to ~1e-15; the order of a set's words already varied from run to run)."""
+    import scipy.sparse as sp
+
+    kind = "words:" + code_version("conflict_model")
+    hashes = [text_hash(t) for t in texts]
+    distinct = list(dict.fromkeys(hashes))
+    raw = store.load_cached(db, kind, ["state"]).get("state")
+    vocabulary: dict[str, int] = {}
+    known: dict[str, int] = {}
+    stored = None
+    if raw is not None:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+            previous = data["hashes"].tolist()
+            # Made anew once most of what it holds has left the corpus (its vocabulary with it).
+            if 2 * len(set(previous) & set(distinct)) >= len(previous):
+                vocabulary = {w: n for n, w in enumerate(json.loads(data["vocabulary"].tobytes()))}
+                known = {h: n for n, h in enumerate(previous)}
+                stored = (data["indices"], data["indptr"])
+    first = {h: n for n, h in reversed(list(enumerate(hashes)))}
+    missing = [h for h in distinct if h not in known]
+    fresh, vocabulary = word_sets([texts[first[h]] for h in missing], vocabulary)
+    width = len(vocabulary)
+    parts, row_of = [], dict(known)
+    if stored is not None:
+        parts.append(sp.csr_matrix((np.ones(len(stored[0])), stored[0], stored[1]), shape=(len(known), width)))
+    fresh.resize((len(missing), width))
+    parts.append(fresh)
+    row_of.update((h, len(known) + n) for n, h in enumerate(missing))
+    every = sp.vstack(parts, format="csr")
+    mine = every[np.fromiter((row_of[h] for h in distinct), dtype=np.int64, count=len(distinct))]
+    if missing or len(distinct) != len(known):
+        words = sorted(vocabulary, key=vocabulary.get)
+        buffer = io.BytesIO()
+        np.savez(buffer, hashes=np.array(distinct), indices=mine.indices, indptr=mine.indptr,
+                 vocabulary=np.frombuffer(json.dumps(words).encode("utf-8"), dtype=np.uint8))
+        store.save_cached(db, kind, {"state": buffer.getvalue()}, keep={"state"}, family="words:")
+    position = {h: n for n, h in enumerate(distinct)}
+    return mine[np.fromiter((position[h] for h in hashes), dtype=np.int64, count=len(hashes))]
 
 
 def word_overlaps(texts: list[str], pairs: list[tuple[int, int, float]]) -> np.ndarray:
@@ -411,7 +465,10 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
     kind = "pair:" + hashlib.sha256(version.encode()).hexdigest()[:16]
     reference = reference_dates_cached(db, articles) if scorer is not None else {}
     claim_keys = _claim_keys(claims, cand, reference)
-    overlaps = WordOverlaps([c["text"] for c in claims]) if scorer is not None and cand.pairs else None
+    overlaps = None
+    if scorer is not None and cand.pairs:
+        texts = [c["text"] for c in claims]
+        overlaps = WordOverlaps(texts, word_sets_cached(db, texts))
     threshold = None if scorer is None else scorer.flag_threshold if flag_threshold is None else flag_threshold
     all_keys: set[str] = set()  # every pair's key: the cache keeps these, drops the rest
     n_scored = 0
