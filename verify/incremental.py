@@ -14,9 +14,14 @@ same code with empty caches. What is kept (table `build_cache`, store.m008; each
   * `slots:` the slots of an article text (its reference date, slots.reference_dates);
   * `pair:` a candidate pair's conflict features and the rules' verdict (find_conflicts_cached),
     by a key of everything the pair's score reads but the corpus-wide word weights, which are
-    applied afresh to every pair in every build;
+    applied afresh to every pair in every build; once the scorer flags it, its explanation
+    without the score (conflict_model.explanation);
+  * `words:` the word sets of the word-overlap feature, one value: the rows of the last build's
+    distinct claim texts and their vocabulary (word_sets_cached);
   * `cluster:` the clustering's word weights and each linkage component's groups
-    (build_clusters_cached).
+    (build_clusters_cached);
+  * `lexical:` the clustering's TF-IDF rows of the last build's distinct claim texts, under the
+    word weights' fingerprint (lexical_rows_cached).
 The nearest-neighbour lists are kept with the HNSW graph (cluster.NeighbourIndex).
 """
 
