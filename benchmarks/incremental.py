@@ -47,7 +47,8 @@ def main() -> None:
             results.append(r)
             share = f"{100 * r['seconds'] / results[0]['seconds']:5.1f} % of full" if results[1:] else ""
             print(f"{name:17s} {r['seconds']:7.1f} s {share:>15s}  {r['articles']} articles, {r['claims']} claims, "
-                  f"{r['encoded']} encoded, peak RSS {r['rss_mb']:.0f} MB  stages {r['stages']}  redone {r.get('redone')}",
+                  f"{r['encoded']} encoded, peak RSS {r['rss_mb']:.0f} MB  stages {r['stages']}  redone {r.get('redone')}  "
+                  f"peak RSS at each stage's end {r.get('peak_mb_after')}",
                   flush=True)
         if args.compare:
             fresh = work / "fresh.db"

@@ -169,3 +169,26 @@ def test_cluster_id_is_stable_and_order_free():
 
 def test_statuses_are_the_three_of_the_contract():
     assert cluster.STATUSES == ("corroborated", "single-source", "conflicting")
+
+
+def test_mutual_best_as_a_mask_picks_the_pairs_the_loop_picks():
+    """`_mutual_best_mask` (arrays, the build's) and `_mutual_best` (a dict, the reference) agree,
+    ties included: similarities drawn from a few values, so many (claim, article) keys have
+    several equally similar neighbours and the first visited must win in both."""
+    import numpy as np
+
+    from verify.cluster import _mutual_best, _mutual_best_mask
+
+    rng = np.random.default_rng(7)
+    for trial in range(20):
+        n = 60
+        article_of = [f"a{rng.integers(0, 12)}" for _ in range(n)]
+        pairs = {(int(min(a, b)), int(max(a, b))) for a, b in rng.integers(0, n, size=(300, 2)) if a != b}
+        pairs = sorted(pairs, key=lambda p: rng.random())
+        sims = rng.choice([0.5, 0.6, 0.7, 0.8], size=len(pairs))
+        edges = [(float(s), i, j) for s, (i, j) in zip(sims, pairs)]
+        rows = np.asarray([i for i, _ in pairs], dtype=np.int64)
+        cols = np.asarray([j for _, j in pairs], dtype=np.int64)
+        mask = _mutual_best_mask(np.asarray(sims), rows, cols, article_of)
+        assert {p for p, m in zip(pairs, mask) if m} == _mutual_best(edges, article_of)
+    assert _mutual_best_mask(np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), []).shape == (0,)

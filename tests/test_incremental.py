@@ -288,6 +288,36 @@ def test_a_grown_changed_and_shrunk_corpus_builds_as_a_full_build_does(tmp_path,
     assert cached_segments(db_path) == n_seed_articles
 
 
+def test_the_conflict_stage_flags_the_same_pairs_whatever_its_block_size(tmp_path, seed_build, seed_db, monkeypatch):
+    """The conflict stage reads the candidate pairs a block at a time (conflicts.pair_blocks): a
+    block of 7 pairs gives the default block's build, from scratch and from the pair cache."""
+    from verify import conflict_model, conflicts, embed, incremental, pipeline, store
+
+    monkeypatch.setattr(conflicts, "PAIR_BLOCK", 7)
+    db_path = tmp_path / "verify.db"
+    pipeline.build([SEEDS], db_path)
+    assert incremental.LAST["conflicts"]["pairs"] > 20 * 7  # many blocks
+    assert snapshot(db_path) == snapshot(seed_build["db"])
+    # Again over its own cache: every pair's value read back in blocks of another size.
+    monkeypatch.setattr(conflicts, "PAIR_BLOCK", 11)
+    pipeline.build([SEEDS], db_path)
+    assert incremental.LAST["conflicts"]["scored"] == 0
+    assert snapshot(db_path) == snapshot(seed_build["db"])
+
+    # The uncached path (`find_conflicts`, as a build with a user's NLI model takes): the same
+    # rows, every field, for a block of 5 pairs and for one block holding every pair.
+    articles = [dict(r) for r in seed_db.query("select * from articles")]
+    claims = [dict(r) for r in seed_db.query("select * from claims order by article_id, position")]
+    texts = pipeline.embedding_inputs(articles, claims)
+    cached = store.load_embeddings(seed_db, embed.model_key(None, None), [embed.text_hash(t) for t in texts])
+    vectors, new = embed.embed_texts(texts, None, cached)
+    assert not new  # all from the seed build's cache: nothing encoded here
+    scorer = conflict_model.load()
+    small = conflicts.find_conflicts(articles, claims, vectors, cluster.source_key, scorer=scorer, block=5)
+    whole = conflicts.find_conflicts(articles, claims, vectors, cluster.source_key, scorer=scorer, block=10**9)
+    assert small and small == whole
+
+
 def test_a_new_segmenter_segments_everything_again(tmp_path, monkeypatch, segment_calls):
     from verify import pipeline
 
@@ -364,6 +394,85 @@ def test_the_tfidf_rows_are_scikit_learns(seed_claims):
     vocabulary, idf, stop_words = incremental.lexical_fit(texts)
     again = incremental.lexical_transform(vocabulary, [float(x) for x in idf], texts, stop_words)
     assert (again.indices == whole.indices).all() and (again.data == whole.data).all()
+
+
+def test_tfidf_rows_read_back_are_the_transforms_own(tmp_path, seed_claims, monkeypatch):
+    """The rows of texts an earlier build transformed come from the database (only new texts are
+    transformed), and the matrix equals `lexical_transform` of all the texts, value for value,
+    repeats, reordering and removals included."""
+    from verify import incremental, store
+
+    texts = [c["text"] for c in seed_claims]
+    vocabulary, idf, stop_words = incremental.lexical_fit(texts)
+    state = {"vocabulary": vocabulary, "idf": [float(x) for x in idf], "stop_words": stop_words, "model": "m1"}
+    transformed: list[int] = []
+    real = incremental.lexical_transform
+
+    def counting(vocabulary, idf, texts, stop_words):
+        transformed.append(len(texts))
+        return real(vocabulary, idf, texts, stop_words)
+
+    monkeypatch.setattr(incremental, "lexical_transform", counting)
+    db = store.open_db(tmp_path / "v.db")
+
+    def check(these):
+        got = incremental.lexical_rows_cached(db, state, these)
+        want = real(vocabulary, state["idf"], these, stop_words)
+        assert got.shape == want.shape and got.dtype == want.dtype == np.float32
+        assert (got.indptr == want.indptr).all() and (got.indices == want.indices).all() and (got.data == want.data).all()
+
+    first = texts[:60]
+    check(first)
+    assert transformed == [len(set(first))]
+    grown = texts[:80] + texts[:3]  # 20 new texts, and repeats
+    check(grown)
+    assert transformed[-1] == 20
+    transformed.clear()
+    shuffled = list(reversed(texts[10:80]))  # removed and reordered: nothing new
+    check(shuffled)
+    assert transformed == []
+    # Other word weights: nothing is read back.
+    check_state = dict(state, model="m2")
+    incremental.lexical_rows_cached(db, check_state, shuffled)
+    assert transformed == [len(set(shuffled))]
+    db.conn.close()
+
+
+def test_word_overlaps_from_cached_word_sets_are_the_per_pair_ones(tmp_path, seed_claims, monkeypatch):
+    """The conflict scorer's word overlaps with the word sets of earlier builds read back (only
+    new texts read): each pair's value is `conflict_model.word_overlap` with the corpus's IDF."""
+    from verify import conflict_model, incremental, store
+
+    texts = [c["text"] for c in seed_claims]
+    read: list[int] = []
+    real = incremental.word_sets
+
+    def counting(these, vocabulary=None):
+        read.append(len(these))
+        return real(these, vocabulary)
+
+    monkeypatch.setattr(incremental, "word_sets", counting)
+    db = store.open_db(tmp_path / "v.db")
+    rng = np.random.default_rng(3)
+
+    def check(these):
+        overlaps = incremental.WordOverlaps(these, incremental.word_sets_cached(db, these))
+        pairs = [(int(i), int(j), 0.5) for i, j in rng.integers(0, len(these), size=(300, 2))]
+        idf = conflict_model.corpus_idf(these)
+        want = [conflict_model.word_overlap(these[i], these[j], idf) for i, j, _ in pairs]
+        assert np.allclose(overlaps.of(pairs), want, rtol=0, atol=1e-12)
+        assert any(w > 0 for w in want)
+
+    check(texts[:50])
+    assert read == [len(set(texts[:50]))]
+    check(texts[:70] + texts[:5])  # grown, with repeats
+    assert read[-1] == 20
+    read.clear()
+    check(list(reversed(texts[30:70])))  # shrunk and reordered: every text read back
+    assert read == [0]
+    check(texts[70:])  # most of it gone: made anew
+    assert read[-1] == len(set(texts[70:]))
+    db.conn.close()
 
 
 def test_clusters_of_a_grown_and_shrunk_graph_are_the_whole_graphs(tmp_path, monkeypatch):

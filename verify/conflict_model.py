@@ -188,28 +188,39 @@ def load(path: str | None = None) -> Scorer | None:
 SLOT_KIND = {"date": "date", "time": "date", "number": "quantity", "direction": "place", "place": "place"}
 
 
-def explain(p: PairInputs, cmp: slot_module.Comparison, probability: float) -> tuple[str, str, dict]:
-    """(kind, explanation, cues) for a flagged pair: the rules' own when they fired, else the
-    clashing slot, else the negation or the pair model."""
+# Where a flagged pair's score goes in its explanation (`explanation`): the rest of it does not
+# depend on the score, so a build can keep it with the pair's features and only put the score in.
+SCORE = "\x00score\x00"
+
+
+def explanation(p: PairInputs, cmp: slot_module.Comparison) -> tuple[str, str, dict]:
+    """`explain` with SCORE where the conflict score goes: (kind, explanation, cues)."""
     rel = p.relation
     if rel.relation == "conflicts" and rel.kind:
-        return rel.kind, f"{rel.explanation} (conflict score {probability:.2f})", rel.cues
+        return rel.kind, f"{rel.explanation} (conflict score {SCORE})", rel.cues
     for t in SLOT_TYPES:
         if t in cmp.cues:
             x, y = cmp.cues[t]
-            return SLOT_KIND[t], f"{t}: “{x}” against “{y}” (conflict score {probability:.2f})", {"a": [x], "b": [y]}
+            return SLOT_KIND[t], f"{t}: “{x}” against “{y}” (conflict score {SCORE})", {"a": [x], "b": [y]}
     # A denial answers an assertion: two parties each denying something do not clash by that.
     both_deny = bool(p.a.denial) and bool(p.b.denial)
     if (p.a.denial or p.b.denial) and not both_deny:
         side = p.a if p.a.denial else p.b
         cues = {"a": p.a.denial[:3], "b": p.b.denial[:3]}
-        return "denial", f"one side rejects what the other asserts ({', '.join(side.denial[:3])}; conflict score {probability:.2f})", cues
+        return "denial", f"one side rejects what the other asserts ({', '.join(side.denial[:3])}; conflict score {SCORE})", cues
     if bool(p.a.negation) != bool(p.b.negation) and not both_deny:
         side = p.a if p.a.negation else p.b
-        return "negation", f"one side negates the other ({', '.join(side.negation[:3])}; conflict score {probability:.2f})", \
+        return "negation", f"one side negates the other ({', '.join(side.negation[:3])}; conflict score {SCORE})", \
             {"a": p.a.negation[:3], "b": p.b.negation[:3]}
     nli = f"pair model: contradiction {p.nli[0]:.2f}" if p.nli else "learned scorer"
-    return "contradiction", f"{nli} (conflict score {probability:.2f})", {"a": [], "b": []}
+    return "contradiction", f"{nli} (conflict score {SCORE})", {"a": [], "b": []}
+
+
+def explain(p: PairInputs, cmp: slot_module.Comparison, probability: float) -> tuple[str, str, dict]:
+    """(kind, explanation, cues) for a flagged pair: the rules' own when they fired, else the
+    clashing slot, else the negation or the pair model."""
+    kind, text, cues = explanation(p, cmp)
+    return kind, text.replace(SCORE, f"{probability:.2f}"), cues
 
 
 def word_overlap(a: str, b: str, idf: dict[str, float]) -> float:
@@ -256,17 +267,26 @@ def needs_pair_model(p: PairInputs, cmp: slot_module.Comparison) -> bool:
         or p.relation.relation == "conflicts")
 
 
-def pair_inputs(articles: list[dict], claims: list[dict], cand, nli=None) -> list[PairInputs]:
-    """PairInputs for every candidate pair of `cand` (a `conflicts.Candidates`). `nli(pairs) ->
-    array (n, 3)` in pairmodel.LABELS order, when given, runs in one batch on the pairs that
-    `needs_pair_model` picks."""
+def claim_slots(articles: list[dict], claims: list[dict]) -> list[slot_module.Slots]:
+    """The slots of each claim, read against its article's reference date."""
+    reference = slot_module.reference_dates(articles)
+    return [slot_module.extract(c["text"], reference.get(c["article_id"])) for c in claims]
+
+
+def pair_inputs(articles: list[dict], claims: list[dict], cand, nli=None, pairs=None, idf=None,
+                slots=None) -> list[PairInputs]:
+    """PairInputs for the candidate pairs of `cand` (a `conflicts.Candidates`), or for `pairs`, a
+    part of them. `nli(pairs) -> array (n, 3)` in pairmodel.LABELS order, when given, runs in one
+    batch on the pairs that `needs_pair_model` picks. `idf` (corpus_idf of every claim text) and
+    `slots` (claim_slots of every claim) are the corpus's: a caller reading the pairs a block at a
+    time computes them once (the word overlap reads the whole corpus's weights, whatever the block)."""
     from verify.conflicts import relate
 
-    reference = slot_module.reference_dates(articles)
-    claim_slots = [slot_module.extract(c["text"], reference.get(c["article_id"])) for c in claims]
-    idf = corpus_idf([c["text"] for c in claims])
+    pairs = cand.pairs if pairs is None else pairs
+    claim_slots_ = slots if slots is not None else claim_slots(articles, claims)
+    idf = idf if idf is not None else corpus_idf([c["text"] for c in claims])
     rows = []
-    for i, j, sim in cand.pairs:
+    for i, j, sim in pairs:
         a, b = cand.analyses[i], cand.analyses[j]
         pa = frozenset(cand.parties[claims[i]["id"]])
         pb = frozenset(cand.parties[claims[j]["id"]])
@@ -276,14 +296,14 @@ def pair_inputs(articles: list[dict], claims: list[dict], cand, nli=None) -> lis
             if d.denial or d.compliance:
                 about = about or bool((pd or d.entities) & t.entities)
         rows.append(PairInputs(
-            a=a, b=b, slots_a=claim_slots[i], slots_b=claim_slots[j], similarity=sim,
-            word_overlap=word_overlap(claims[i]["text"], claims[j]["text"], idf), relation=relate(a, b, sim),
-            answers_denial=answers, about_denier=about, parties_a=pa, parties_b=pb,
+            a=a, b=b, slots_a=claim_slots_[i], slots_b=claim_slots_[j], similarity=sim,
+            word_overlap=word_overlap(claims[i]["text"], claims[j]["text"], idf) if idf else 0.0,
+            relation=relate(a, b, sim), answers_denial=answers, about_denier=about, parties_a=pa, parties_b=pb,
         ))
     if nli is not None:
         chosen = [n for n, p in enumerate(rows) if needs_pair_model(p, slot_module.compare(p.slots_a, p.slots_b, bool(p.parties_a & p.parties_b)))]
         if chosen:
-            probs = nli([(claims[cand.pairs[n][0]]["text"], claims[cand.pairs[n][1]]["text"]) for n in chosen])
+            probs = nli([(claims[pairs[n][0]]["text"], claims[pairs[n][1]]["text"]) for n in chosen])
             for n, row in zip(chosen, probs):
                 rows[n].nli = (float(row[0]), float(row[1]))
     return rows

@@ -425,17 +425,26 @@ def speaker_parties(claims: list[dict]) -> dict[str, set[str]]:
     A bare surname ("Austin said") takes the party of the fullest mention of that surname in
     the corpus ("U.S. Defense Secretary Lloyd Austin").
     """
+    # Read once per distinct speaker: most claims have none, and the rest repeat a few names
+    # (entities_in over every claim twice took seconds a build at 40k claims).
+    read: dict[str, set[str]] = {}
+
+    def entities_of(speaker: str) -> set[str]:
+        if speaker not in read:
+            read[speaker] = entities_in(speaker)
+        return set(read[speaker])  # each claim its own set, as before
+
     by_surname: dict[str, set[str]] = {}
     for c in claims:
         speaker = c.get("speaker") or ""
-        parties = entities_in(speaker)
+        parties = entities_of(speaker)
         surname = speaker.split()[-1] if speaker.split() else ""
         if parties and surname[:1].isupper():
             by_surname.setdefault(surname, set()).update(parties)
     result = {}
     for c in claims:
         speaker = c.get("speaker") or ""
-        parties = entities_in(speaker)
+        parties = entities_of(speaker)
         if not parties and speaker.split():
             parties = by_surname.get(speaker.split()[-1], set())
         result[c["id"]] = parties
@@ -488,10 +497,51 @@ def _is_assertion(analysis: Analysis) -> bool:
     return not analysis.denial and not analysis.compliance
 
 
+class PairList:
+    """Candidate pairs (i, j, similarity) kept in three arrays and read back as tuples of Python
+    numbers: ~16 bytes a pair where a list of tuples took ~150 (a 39k-claim corpus has ~300k).
+    Indexing gives a tuple, a slice a list of tuples, iteration tuples in order."""
+
+    _CHUNK = 65536  # rows turned into Python numbers at once while iterating
+
+    def __init__(self, i: np.ndarray, j: np.ndarray, sim: np.ndarray):
+        self.i, self.j, self.sim = i, j, sim
+
+    def __len__(self) -> int:
+        return len(self.i)
+
+    def __getitem__(self, n):
+        if isinstance(n, slice):
+            return list(zip(self.i[n].tolist(), self.j[n].tolist(), self.sim[n].tolist()))
+        return int(self.i[n]), int(self.j[n]), float(self.sim[n])
+
+    def __iter__(self):
+        for start in range(0, len(self), self._CHUNK):
+            yield from self[start : start + self._CHUNK]
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
+
+
+# Candidate pairs read, featured and scored at once: the inputs of a pair (analyses, slots, a
+# relation with its cue lists, a feature row) take a few kB, so a 39k-claim corpus's ~300k pairs
+# held together took about a GB; a block of this size takes a few MB whatever the corpus.
+PAIR_BLOCK = 4096
+
+
+def pair_blocks(pairs, block: int | None = None):
+    """(offset, pairs[offset : offset + block]) in order: the candidate pairs a block at a time.
+    Every per-pair step (rules, slots, features, score) reads only its own pair, so the result
+    does not depend on the block size."""
+    block = block or PAIR_BLOCK
+    for start in range(0, len(pairs), block):
+        yield start, pairs[start : start + block]
+
+
 @dataclass
 class Candidates:
     """The pairs of a corpus worth comparing, with what the comparison needs about each claim."""
-    pairs: list[tuple[int, int, float]]   # (i, j, similarity), i < j, independent sides only
+    pairs: list[tuple[int, int, float]] | PairList  # (i, j, similarity), i < j, independent sides only
     analyses: list[Analysis]
     parties: dict[str, set[str]]          # claim id -> the parties its speaker stands for
     origin: list[str]                     # per claim: who independently stands behind it
@@ -525,10 +575,30 @@ def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarra
         pi, pj = parties[claims[i]["id"]], parties[claims[j]["id"]]
         return bool(pi and pj and not (pi & pj))
 
-    candidates: dict[tuple[int, int], float] = {}
-    # 1. Neighbours in embedding space (sub-quadratic: k per claim).
-    for sim, i, j in nearest_neighbour_edges(vectors, k, RELATED, neighbours):
-        candidates[(i, j)] = sim
+    # 1. Neighbours in embedding space (sub-quadratic: k per claim), kept as arrays: a dict or a
+    #    list of tuples of ~500k edges took ~150 MB at 40k claims.
+    n = len(claims)
+    if neighbours is not None and neighbours.ready_for(vectors, k):
+        near_sims, near_i, near_j = neighbours.edge_arrays(k, RELATED)
+    else:
+        edges = nearest_neighbour_edges(vectors, k, RELATED, neighbours)
+        near_sims = np.fromiter((e[0] for e in edges), dtype=np.float64, count=len(edges))
+        near_i = np.fromiter((e[1] for e in edges), dtype=np.int64, count=len(edges))
+        near_j = np.fromiter((e[2] for e in edges), dtype=np.int64, count=len(edges))
+        del edges
+    near_code = near_i * n + near_j  # a pair (i, j), i < j, as one number
+    near_order = np.argsort(near_code)
+    # What the denial search sets, by pair code, in the order it first sets each: the pairs among
+    # the neighbours keep their place, the others come after them (a dict's order, as before).
+    denial_sims: dict[int, float] = {}
+
+    def candidate_sim(code: int) -> float:
+        if code in denial_sims:
+            return denial_sims[code]
+        at = int(np.searchsorted(near_code, code, sorter=near_order))
+        if at < len(near_code) and near_code[near_order[at]] == code:
+            return float(near_sims[near_order[at]])
+        return 0.0
 
     # 2. Denials, linked to what they answer: their referents in context, the referents'
     #    paraphrases elsewhere, and assertions about the denying party found by entity blocking.
@@ -569,9 +639,26 @@ def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarra
                 continue
             sim = float(vectors[j] @ target)
             bonus = 0.15 if j in referents else 0.0
-            key = (min(i, j), max(i, j))
-            candidates[key] = max(candidates.get(key, 0.0), min(1.0, sim + bonus))
-    pairs = [(i, j, sim) for (i, j), sim in candidates.items() if independent(i, j)]
+            code = min(i, j) * n + max(i, j)
+            denial_sims[code] = max(candidate_sim(code), min(1.0, sim + bonus))
+    # The neighbours (raised where a denial's search set them higher), then the pairs only the
+    # denial search found; each kept when its sides are independent.
+    codes = np.fromiter(denial_sims, dtype=np.int64, count=len(denial_sims))
+    values = np.fromiter(denial_sims.values(), dtype=np.float64, count=len(denial_sims))
+    at = np.searchsorted(near_code, codes, sorter=near_order)
+    at = near_order[np.minimum(at, max(len(near_code) - 1, 0))] if len(near_code) else at
+    known = (at < len(near_code)) & (near_code[at] == codes) if len(near_code) else np.zeros(len(codes), dtype=bool)
+    near_sims = near_sims.copy()
+    near_sims[at[known]] = values[known]
+    all_codes = np.concatenate([near_code, codes[~known]])
+    all_sims = np.concatenate([near_sims, values[~known]])
+    first, second = all_codes // n, all_codes % n
+    numbers: dict[str, int] = {}
+    origin_number = np.fromiter((numbers.setdefault(o, len(numbers)) for o in origin), dtype=np.int64, count=n)
+    keep = origin_number[first] != origin_number[second]
+    for m in np.flatnonzero(~keep):  # one origin: independent when its two speakers' parties differ
+        keep[m] = independent(int(first[m]), int(second[m]))
+    pairs = PairList(first[keep].astype(np.int32), second[keep].astype(np.int32), all_sims[keep])
     return Candidates(pairs, analyses, parties, origin, referents_of)
 
 
@@ -586,11 +673,17 @@ def _attribution(a: dict, b: dict, origin_a: str, origin_b: str) -> str:
     return "outlets" if not a.get("speaker") and not b.get("speaker") and origin_a != origin_b else "parties"
 
 
-def _rule_conflicts(claims: list[dict], cand: Candidates, judge: NliJudge | None) -> list[dict]:
+def _rule_conflicts(claims: list[dict], cand: Candidates, judge: NliJudge | None, block: int | None = None) -> list[dict]:
     """Conflicts by the rules alone (no shipped scorer): what `relate` calls a conflict, with a
     denial kept only when its other side is what it answers or accuses the denying party."""
+    found: list[dict] = []
+    for _, pairs in pair_blocks(cand.pairs, block):
+        found += _rule_block(claims, cand, judge, pairs)
+    return found
+
+
+def _rule_block(claims: list[dict], cand: Candidates, judge: NliJudge | None, pairs) -> list[dict]:
     analyses, parties, origin, referents_of = cand.analyses, cand.parties, cand.origin, cand.referents_of
-    pairs = cand.pairs
     probs = judge([(claims[i]["text"], claims[j]["text"]) for i, j, _ in pairs]) if judge else [None] * len(pairs)
     found: list[dict] = []
     for (i, j, sim), p in zip(pairs, probs):
@@ -618,50 +711,55 @@ def _rule_conflicts(claims: list[dict], cand: Candidates, judge: NliJudge | None
 
 
 def _scored_conflicts(articles: list[dict], claims: list[dict], cand: Candidates, scorer, nli, judge,
-                      flag_threshold: float) -> list[dict]:
-    """Conflicts by the learned scorer over the rules' cues, the slots and the pair model."""
+                      flag_threshold: float, block: int | None = None) -> list[dict]:
+    """Conflicts by the learned scorer over the rules' cues, the slots and the pair model, the
+    pairs a block at a time (pair_blocks): only the flagged rows outlive their block."""
     from verify import conflict_model
 
-    inputs = conflict_model.pair_inputs(articles, claims, cand, nli)
-    overruled = [False] * len(inputs)
-    if judge is not None:  # a user's own NLI cross-encoder refines what the rules say, and overrules
-        probs = judge([(claims[i]["text"], claims[j]["text"]) for i, j, _ in cand.pairs])
-        for n, (p, pr) in enumerate(zip(inputs, probs)):
-            p.relation = judged(p.relation, pr)
-            overruled[n] = pr["entailment"] >= 0.8
-    rows, comparisons = [], []
-    for p in inputs:
-        row, cmp = conflict_model.features(p)
-        rows.append(row)
-        comparisons.append(cmp)
-    scores = scorer.probability(rows)
+    idf = conflict_model.corpus_idf([c["text"] for c in claims])
+    slots = conflict_model.claim_slots(articles, claims)
     found = []
-    for (i, j, _), p, cmp, score, no in zip(cand.pairs, inputs, comparisons, scores, overruled):
-        if score < flag_threshold or no:
-            continue
-        kind, explanation, cues = conflict_model.explain(p, cmp, float(score))
-        if kind == "contradiction" and p.nli is None:
-            continue  # nothing in the two texts says why: a conflict is never flagged unexplained
-        found.append(_conflict_row(claims[i], claims[j], kind, float(score), explanation, cues,
-                                   _attribution(claims[i], claims[j], cand.origin[i], cand.origin[j])))
+    for _, pairs in pair_blocks(cand.pairs, block):
+        inputs = conflict_model.pair_inputs(articles, claims, cand, nli, pairs=pairs, idf=idf, slots=slots)
+        overruled = [False] * len(inputs)
+        if judge is not None:  # a user's own NLI cross-encoder refines what the rules say, and overrules
+            probs = judge([(claims[i]["text"], claims[j]["text"]) for i, j, _ in pairs])
+            for n, (p, pr) in enumerate(zip(inputs, probs)):
+                p.relation = judged(p.relation, pr)
+                overruled[n] = pr["entailment"] >= 0.8
+        rows, comparisons = [], []
+        for p in inputs:
+            row, cmp = conflict_model.features(p)
+            rows.append(row)
+            comparisons.append(cmp)
+        scores = scorer.probability(rows)
+        for (i, j, _), p, cmp, score, no in zip(pairs, inputs, comparisons, scores, overruled):
+            if score < flag_threshold or no:
+                continue
+            kind, explanation, cues = conflict_model.explain(p, cmp, float(score))
+            if kind == "contradiction" and p.nli is None:
+                continue  # nothing in the two texts says why: a conflict is never flagged unexplained
+            found.append(_conflict_row(claims[i], claims[j], kind, float(score), explanation, cues,
+                                       _attribution(claims[i], claims[j], cand.origin[i], cand.origin[j])))
     return found
 
 
 def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray, source_key,
                    encode=None, k: int = 12, judge: NliJudge | None = None, scorer=None, nli=None,
-                   flag_threshold: float | None = None, neighbours=None) -> list[dict]:
+                   flag_threshold: float | None = None, neighbours=None, block: int | None = None) -> list[dict]:
     """Conflict rows for a corpus. `source_key(article) -> origin` decides independence;
     `encode(texts) -> vectors` (same model as `vectors`) embeds what explicit denials reject.
     The rules flag what they can explain; `scorer` (conflict_model.Scorer) adds pairs scoring at
-    least `flag_threshold` (default: its own). `nli(pairs) -> (n, 3)` is the shipped pair model."""
+    least `flag_threshold` (default: its own). `nli(pairs) -> (n, 3)` is the shipped pair model.
+    `block`: candidate pairs processed at once (default PAIR_BLOCK; the result is the same)."""
     cand = candidate_pairs(articles, claims, vectors, source_key, encode, k, neighbours)
-    found = _rule_conflicts(claims, cand, judge)
+    found = _rule_conflicts(claims, cand, judge, block)
     # A denial's targets the rules found (what it answers, or an accusation of the denier) come
     # before the ones only the scorer adds, within the few a denial may have.
     rule_denials = {row["pair_key"] for row in found if row["kind"] == "denial"}
     if scorer is not None:
         threshold = scorer.flag_threshold if flag_threshold is None else flag_threshold
-        found = merge_flags(found, _scored_conflicts(articles, claims, cand, scorer, nli, judge, threshold))
+        found = merge_flags(found, _scored_conflicts(articles, claims, cand, scorer, nli, judge, threshold, block))
     return select_conflicts(found, claims, cand.analyses, rule_denials)
 
 

@@ -14,9 +14,14 @@ same code with empty caches. What is kept (table `build_cache`, store.m008; each
   * `slots:` the slots of an article text (its reference date, slots.reference_dates);
   * `pair:` a candidate pair's conflict features and the rules' verdict (find_conflicts_cached),
     by a key of everything the pair's score reads but the corpus-wide word weights, which are
-    applied afresh to every pair in every build;
+    applied afresh to every pair in every build; once the scorer flags it, its explanation
+    without the score (conflict_model.explanation);
+  * `words:` the word sets of the word-overlap feature, one value: the rows of the last build's
+    distinct claim texts and their vocabulary (word_sets_cached);
   * `cluster:` the clustering's word weights and each linkage component's groups
-    (build_clusters_cached).
+    (build_clusters_cached);
+  * `lexical:` the clustering's TF-IDF rows of the last build's distinct claim texts, under the
+    word weights' fingerprint (lexical_rows_cached).
 The nearest-neighbour lists are kept with the HNSW graph (cluster.NeighbourIndex).
 """
 
@@ -265,32 +270,99 @@ def analyses_cached(db, texts: list[str]) -> list[conflicts.Analysis]:
 WORD_OVERLAP = 1  # the column of conflict_model.FEATURES computed afresh in every build (corpus IDF)
 
 
-def word_overlaps(texts: list[str], pairs: list[tuple[int, int, float]]) -> np.ndarray:
-    """`conflict_model.word_overlap(texts[i], texts[j], corpus_idf(texts))` of every pair, in one
-    vectorised pass (the same sums, in another order: equal to ~1e-15)."""
+class WordOverlaps:
+    """`conflict_model.word_overlap(texts[i], texts[j], corpus_idf(texts))` of pairs, vectorised:
+    the texts' word sets and the corpus IDF are made once, then `of(pairs)` gives any pairs'
+    overlaps (each pair's sums are its own, so a pair's value is the same in any block).
+    `words`: the texts' word sets as `word_sets` gives them, when the caller has them."""
+
+    def __init__(self, texts: list[str], words=None):
+        self.words = words if words is not None else word_sets(texts)[0]
+        if self.words is not None and self.words.shape[1]:
+            df = np.asarray(self.words.sum(axis=0)).ravel()
+            n = len(texts)
+            self.idf = np.log((1 + n) / (1 + df)) + 1.0
+            self.weight = self.words @ self.idf  # per text: the summed weights of its words
+        else:
+            self.words = None
+
+    def of(self, pairs) -> np.ndarray:
+        if not len(pairs) or self.words is None:
+            return np.zeros(len(pairs))
+        rows = np.fromiter((i for i, _, _ in pairs), dtype=np.int64, count=len(pairs))
+        cols = np.fromiter((j for _, j, _ in pairs), dtype=np.int64, count=len(pairs))
+        shared = np.asarray(self.words[rows].multiply(self.words[cols]) @ self.idf).ravel()
+        union = self.weight[rows] + self.weight[cols] - shared
+        return np.divide(shared, union, out=np.zeros(len(pairs)), where=union > 0)
+
+
+def word_sets(texts: list[str], vocabulary: dict[str, int] | None = None):
+    """(matrix, vocabulary): one row per text, a 1 in the column of each word of its
+    `conflict_model._token_set`; `vocabulary` (word -> column) is extended with new words."""
     import scipy.sparse as sp
 
     from verify import conflict_model
 
-    vocab: dict[str, int] = {}
+    vocabulary = {} if vocabulary is None else vocabulary
     indptr, indices = [0], []
     for t in texts:
         for w in conflict_model._token_set(t):
-            indices.append(vocab.setdefault(w, len(vocab)))
+            indices.append(vocabulary.setdefault(w, len(vocabulary)))
         indptr.append(len(indices))
-    if not pairs or not vocab:
-        return np.zeros(len(pairs))
-    words = sp.csr_matrix((np.ones(len(indices)), np.asarray(indices), np.asarray(indptr)),
-                          shape=(len(texts), len(vocab)))
-    df = np.asarray(words.sum(axis=0)).ravel()
-    n = len(texts)
-    idf = np.log((1 + n) / (1 + df)) + 1.0
-    weight = words @ idf  # per text: the summed weights of its words
-    rows = np.fromiter((i for i, _, _ in pairs), dtype=np.int64, count=len(pairs))
-    cols = np.fromiter((j for _, j, _ in pairs), dtype=np.int64, count=len(pairs))
-    shared = np.asarray(words[rows].multiply(words[cols]) @ idf).ravel()
-    union = weight[rows] + weight[cols] - shared
-    return np.divide(shared, union, out=np.zeros(len(pairs)), where=union > 0)
+    matrix = sp.csr_matrix((np.ones(len(indices)), np.asarray(indices, dtype=np.int64), np.asarray(indptr)),
+                           shape=(len(texts), len(vocabulary)))
+    return matrix, vocabulary
+
+
+def word_sets_cached(db, texts: list[str]):
+    """`word_sets(texts)[0]`, the rows of texts an earlier build read taken from the database
+    (their words, in the columns of that build's vocabulary, new words added after them): an
+    added article costs its own words, where every claim's took ~2-4 s a build at 40k claims.
+    Word columns come in another order than in a build from scratch, which only reorders each
+    pair's sums (equal to ~1e-15; the order of a set's words already varied from run to run)."""
+    import scipy.sparse as sp
+
+    kind = "words:" + code_version("conflict_model")
+    hashes = [text_hash(t) for t in texts]
+    distinct = list(dict.fromkeys(hashes))
+    raw = store.load_cached(db, kind, ["state"]).get("state")
+    vocabulary: dict[str, int] = {}
+    known: dict[str, int] = {}
+    stored = None
+    if raw is not None:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+            previous = data["hashes"].tolist()
+            # Made anew once most of what it holds has left the corpus (its vocabulary with it).
+            if 2 * len(set(previous) & set(distinct)) >= len(previous):
+                vocabulary = {w: n for n, w in enumerate(json.loads(data["vocabulary"].tobytes()))}
+                known = {h: n for n, h in enumerate(previous)}
+                stored = (data["indices"], data["indptr"])
+    first = {h: n for n, h in reversed(list(enumerate(hashes)))}
+    missing = [h for h in distinct if h not in known]
+    fresh, vocabulary = word_sets([texts[first[h]] for h in missing], vocabulary)
+    width = len(vocabulary)
+    parts, row_of = [], dict(known)
+    if stored is not None:
+        parts.append(sp.csr_matrix((np.ones(len(stored[0])), stored[0], stored[1]), shape=(len(known), width)))
+    fresh.resize((len(missing), width))
+    parts.append(fresh)
+    row_of.update((h, len(known) + n) for n, h in enumerate(missing))
+    every = sp.vstack(parts, format="csr")
+    mine = every[np.fromiter((row_of[h] for h in distinct), dtype=np.int64, count=len(distinct))]
+    if missing or len(distinct) != len(known):
+        words = sorted(vocabulary, key=vocabulary.get)
+        buffer = io.BytesIO()
+        np.savez(buffer, hashes=np.array(distinct), indices=mine.indices, indptr=mine.indptr,
+                 vocabulary=np.frombuffer(json.dumps(words).encode("utf-8"), dtype=np.uint8))
+        store.save_cached(db, kind, {"state": buffer.getvalue()}, keep={"state"}, family="words:")
+    position = {h: n for n, h in enumerate(distinct)}
+    return mine[np.fromiter((position[h] for h in hashes), dtype=np.int64, count=len(hashes))]
+
+
+def word_overlaps(texts: list[str], pairs: list[tuple[int, int, float]]) -> np.ndarray:
+    """`conflict_model.word_overlap(texts[i], texts[j], corpus_idf(texts))` of every pair, in one
+    vectorised pass (the same sums, in another order: equal to ~1e-15)."""
+    return WordOverlaps(texts).of(pairs)
 
 
 def _sub_problem(articles: list[dict], claims: list[dict], cand, pairs, reference: dict):
@@ -302,8 +374,9 @@ def _sub_problem(articles: list[dict], claims: list[dict], cand, pairs, referenc
     pos = {x: n for n, x in enumerate(needed)}
     sub_claims = [claims[x] for x in needed]
     ids = {c["article_id"] for c in sub_claims}
-    sub_articles = [{**a, "published": reference.get(a["id"]), "text": "" if reference.get(a["id"]) is None else a["text"]}
-                    for a in articles if a["id"] in ids]
+    # The text goes: with the date given, reading it again would give nothing more (slots.reference_dates
+    # reads a text only for the corpus's year and the articles without a date), and cost seconds a build.
+    sub_articles = [{**a, "published": reference.get(a["id"]), "text": ""} for a in articles if a["id"] in ids]
     sub = conflicts.Candidates(
         [(pos[i], pos[j], s) for i, j, s in pairs], [cand.analyses[x] for x in needed], cand.parties,
         [cand.origin[x] for x in needed],
@@ -328,16 +401,22 @@ def _pair_key(kind: str, claim_keys: list[str], cand, i: int, j: int, sim: float
     return hashlib.blake2b(what.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def _pair_value(features: list[float] | None, rule: dict | None) -> bytes:
-    """The feature row as float64 bytes (exact), then the rules' row as JSON when they flag the pair."""
+def _pair_value(features: list[float] | None, rule: dict | None, explained: list | None = None) -> bytes:
+    """The feature row as float64 bytes (exact), the rules' row as JSON when they flag the pair,
+    and once the scorer has flagged it, its explanation (conflict_model.explanation, with the
+    score left out) and whether it goes unflagged for want of one."""
     head = np.asarray(features if features is not None else [], dtype=np.float64).tobytes()
-    return len(head).to_bytes(4, "little") + head + (json.dumps(rule).encode("utf-8") if rule is not None else b"")
+    rule_json = json.dumps(rule).encode("utf-8") if rule is not None else b""
+    return (len(head).to_bytes(4, "little") + head + len(rule_json).to_bytes(4, "little") + rule_json
+            + (json.dumps(explained).encode("utf-8") if explained is not None else b""))
 
 
-def _read_pair_value(value: bytes) -> tuple[np.ndarray, dict | None]:
+def _read_pair_value(value: bytes) -> tuple[np.ndarray, dict | None, list | None]:
     n = int.from_bytes(value[:4], "little")
-    rest = value[4 + n:]
-    return np.frombuffer(value[4 : 4 + n], dtype=np.float64), json.loads(rest) if rest else None
+    m = int.from_bytes(value[4 + n : 8 + n], "little")
+    rule, rest = value[8 + n : 8 + n + m], value[8 + n + m :]
+    return (np.frombuffer(value[4 : 4 + n], dtype=np.float64), json.loads(rule) if rule else None,
+            json.loads(rest) if rest else None)
 
 
 def reference_dates_cached(db, articles: list[dict]) -> dict[str, str | None]:
@@ -365,7 +444,7 @@ def reference_dates_cached(db, articles: list[dict]) -> dict[str, str | None]:
 def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors: np.ndarray, source_key,
                           encode=None, k: int = 12, judge=None, scorer=None, nli=None,
                           flag_threshold: float | None = None, neighbours=None,
-                          analyses: list[conflicts.Analysis] | None = None) -> list[dict]:
+                          analyses: list[conflicts.Analysis] | None = None, block: int | None = None) -> list[dict]:
     """`conflicts.find_conflicts` with each candidate pair's rules verdict and feature row read
     from the database when an earlier build computed them for the same inputs: only new pairs
     (a new or changed claim, a changed origin, speaker party or article date, another similarity)
@@ -373,12 +452,17 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
     the whole corpus, so it is computed afresh for every pair (vectorised) and every pair is
     scored again: the result is the full computation's, with word overlaps equal to ~1e-15.
 
+    The pairs go through all that `block` at a time (default conflicts.PAIR_BLOCK): a
+    block's cached values, inputs, features and scores are dropped before the next, only the
+    flagged rows and the pairs' cache keys are kept, so the stage's memory does not grow with the
+    number of pairs (a pair's result does not depend on the block it is in).
+
     With `judge` (a user's NLI model) everything is computed (no cache)."""
     from verify import conflict_model, slots
 
     if judge is not None:
         return conflicts.find_conflicts(articles, claims, vectors, source_key, encode, k, judge, scorer, nli,
-                                        flag_threshold, neighbours)
+                                        flag_threshold, neighbours, block=block)
     cand = conflicts.candidate_pairs(articles, claims, vectors, source_key, encode, k, neighbours, analyses)
     model = "none" if scorer is None else hashlib.sha256(json.dumps(scorer.to_json()).encode()).hexdigest()[:12]
     version = "|".join([code_version("conflicts", "conflict_model", "slots", "names", "pairmodel"), model,
@@ -386,54 +470,81 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
     kind = "pair:" + hashlib.sha256(version.encode()).hexdigest()[:16]
     reference = reference_dates_cached(db, articles) if scorer is not None else {}
     claim_keys = _claim_keys(claims, cand, reference)
-    keys = [_pair_key(kind, claim_keys, cand, i, j, sim) for i, j, sim in cand.pairs]
-    raw = store.load_cached(db, kind, None)  # one read of the lot: most of a build's pairs are in it
-    stored = {key: _read_pair_value(raw[key]) for key in keys if key in raw}
-    del raw
-    todo = [n for n, key in enumerate(keys) if key not in stored]
-    new: dict[str, bytes] = {}
-    if todo:
-        missing = [cand.pairs[n] for n in todo]
-        sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, missing, reference)
-        rules = {(r["claim_a"], r["claim_b"]): r for r in conflicts._rule_conflicts(sub_claims, sub, None)}
-        rows = [None] * len(missing)
-        if scorer is not None:
-            rows = [conflict_model.features(p)[0] for p in conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli)]
-        for n, (i, j, _), row in zip(todo, missing, rows):
-            rule = rules.get((claims[i]["id"], claims[j]["id"]))
-            if row is not None:
-                row[WORD_OVERLAP] = 0.0
-            new[keys[n]] = _pair_value(row, rule)
-            stored[keys[n]] = (np.asarray(row if row is not None else [], dtype=np.float64),
-                               json.loads(json.dumps(rule)) if rule is not None else None)  # as read back
-    store.save_cached(db, kind, new, keep=set(keys), family="pair:")
-    LAST["conflicts"] = {"pairs": len(keys), "scored": len(todo)}
-    if DETAILS:  # which pairs, for the tests (a dict of every pair: not kept in a real build)
-        LAST["conflicts"]["scored_pairs"] = [(claims[cand.pairs[n][0]]["id"], claims[cand.pairs[n][1]]["id"]) for n in todo]
-        LAST["conflicts"]["similarity"] = {(claims[i]["id"], claims[j]["id"]): sim for i, j, sim in cand.pairs}
-
-    found = [dict(stored[key][1]) for key in keys if stored[key][1] is not None]
-    rule_denials = {row["pair_key"] for row in found if row["kind"] == "denial"}  # as find_conflicts
+    overlaps = None
     if scorer is not None and cand.pairs:
-        threshold = scorer.flag_threshold if flag_threshold is None else flag_threshold
+        texts = [c["text"] for c in claims]
+        overlaps = WordOverlaps(texts, word_sets_cached(db, texts))
+    threshold = None if scorer is None else scorer.flag_threshold if flag_threshold is None else flag_threshold
+    all_keys: set[str] = set()  # every pair's key: the cache keeps these, drops the rest
+    n_scored = 0
+    scored_pairs = []
+    found: list[dict] = []    # the rules' rows, in pair order
+    scored: list[dict] = []   # the scorer's, in pair order
+    for start, pairs in conflicts.pair_blocks(cand.pairs, block):
+        keys = [_pair_key(kind, claim_keys, cand, i, j, sim) for i, j, sim in pairs]
+        all_keys.update(keys)
+        stored = {key: _read_pair_value(value) for key, value in store.load_cached(db, kind, keys).items()}
+        todo = [n for n, key in enumerate(keys) if key not in stored]
+        new: dict[str, bytes] = {}
+        if todo:
+            missing = [pairs[n] for n in todo]
+            sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, missing, reference)
+            rules = {(r["claim_a"], r["claim_b"]): r for r in conflicts._rule_conflicts(sub_claims, sub, None)}
+            rows = [None] * len(missing)
+            if scorer is not None:  # the word overlap is set below, with the corpus's weights
+                rows = [conflict_model.features(p)[0]
+                        for p in conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli, idf={})]
+            for n, (i, j, _), row in zip(todo, missing, rows):
+                rule = rules.get((claims[i]["id"], claims[j]["id"]))
+                if row is not None:
+                    row[WORD_OVERLAP] = 0.0
+                new[keys[n]] = _pair_value(row, rule)
+                stored[keys[n]] = _read_pair_value(new[keys[n]])  # as read back
+            store.save_cached(db, kind, new, family="pair:")
+            n_scored += len(todo)
+            if DETAILS:
+                scored_pairs += [(claims[pairs[n][0]]["id"], claims[pairs[n][1]]["id"]) for n in todo]
+        found += [dict(stored[key][1]) for key in keys if stored[key][1] is not None]
+        if scorer is None:
+            continue
         features = np.vstack([stored[key][0] for key in keys])
-        features[:, WORD_OVERLAP] = word_overlaps([c["text"] for c in claims], cand.pairs)
+        features[:, WORD_OVERLAP] = overlaps.of(pairs)
         scores = scorer.probability(list(features))  # a list of rows, as the scorer takes them
         flagged = [n for n in range(len(keys)) if scores[n] >= threshold]
-        scored = []
-        if flagged:
-            pairs = [cand.pairs[n] for n in flagged]
-            sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, pairs, reference)
-            for n, (i, j, _), p in zip(flagged, pairs, conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli)):
-                p.word_overlap = float(features[n, WORD_OVERLAP])
+        if not flagged:
+            continue
+        # A pair's explanation is a function of its inputs but the score (conflict_model.explanation):
+        # made the first time the pair is flagged and kept with it, so a build over a grown corpus
+        # does not read again the slots and cues of the thousands of pairs flagged before.
+        unexplained = [n for n in flagged if stored[keys[n]][2] is None]
+        if unexplained:
+            chosen = [pairs[n] for n in unexplained]
+            sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, chosen, reference)
+            explained: dict[str, bytes] = {}
+            for n, p in zip(unexplained, conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli, idf={})):
                 cmp = slots.compare(p.slots_a, p.slots_b, bool(p.parties_a & p.parties_b))
-                # As conflicts._scored_conflicts decides (without a judge):
-                kind_, explanation, cues = conflict_model.explain(p, cmp, float(scores[n]))
-                if kind_ == "contradiction" and p.nli is None:
-                    continue
-                scored.append(conflicts._conflict_row(
-                    claims[i], claims[j], kind_, float(scores[n]), explanation, cues,
-                    conflicts._attribution(claims[i], claims[j], cand.origin[i], cand.origin[j])))
+                kind_, text, cues = conflict_model.explanation(p, cmp)
+                # As conflicts._scored_conflicts decides (without a judge): never flagged unexplained.
+                value = [kind_, text, cues, kind_ == "contradiction" and p.nli is None]
+                features_n, rule = stored[keys[n]][0], stored[keys[n]][1]
+                explained[keys[n]] = _pair_value(features_n, rule, value)
+                stored[keys[n]] = _read_pair_value(explained[keys[n]])  # as read back
+            store.save_cached(db, kind, explained)
+        for n in flagged:
+            i, j, _ = pairs[n]
+            kind_, text, cues, unflagged = stored[keys[n]][2]
+            if unflagged:
+                continue
+            scored.append(conflicts._conflict_row(
+                claims[i], claims[j], kind_, float(scores[n]), text.replace(conflict_model.SCORE, f"{float(scores[n]):.2f}"),
+                cues, conflicts._attribution(claims[i], claims[j], cand.origin[i], cand.origin[j])))
+    store.save_cached(db, kind, {}, keep=all_keys, family="pair:")
+    LAST["conflicts"] = {"pairs": len(cand.pairs), "scored": n_scored}
+    if DETAILS:  # which pairs, for the tests (a dict of every pair: not kept in a real build)
+        LAST["conflicts"]["scored_pairs"] = scored_pairs
+        LAST["conflicts"]["similarity"] = {(claims[i]["id"], claims[j]["id"]): sim for i, j, sim in cand.pairs}
+    rule_denials = {row["pair_key"] for row in found if row["kind"] == "denial"}  # as find_conflicts
+    if scorer is not None:
         found = conflicts.merge_flags(found, scored)
     return conflicts.select_conflicts(found, claims, cand.analyses, rule_denials)
 
@@ -511,6 +622,51 @@ def lexical_transform(vocabulary: list[str] | None, idf, texts: list[str], stop_
     return sp.csr_matrix((data, cols, bounds), shape=(len(texts), len(vocabulary)))
 
 
+def lexical_rows_cached(db, state: dict, texts: list[str]):
+    """`lexical_transform` of `texts` under the word weights of `state` (build_clusters_cached's),
+    the rows of texts an earlier build transformed under the same weights taken from the
+    database: a row is a function of its text and the weights alone, so the matrix is the one
+    `lexical_transform` gives, value for value, and an added article costs its own rows (every
+    claim's row again took ~2-5 s a build at 40k claims). Kept as one value, the rows of this
+    build's distinct texts, under the weights' fingerprint."""
+    import scipy.sparse as sp
+
+    if not state["vocabulary"] or not texts:
+        return lexical_transform(state["vocabulary"], state["idf"], texts, state["stop_words"])
+    kind = "lexical:" + code_version("cluster")
+    hashes = [text_hash(t) for t in texts]
+    raw = store.load_cached(db, kind, [state["model"]]).get(state["model"])
+    known: dict[str, int] = {}
+    stored = None
+    if raw is not None:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+            stored = sp.csr_matrix((data["data"], data["indices"], data["indptr"]),
+                                   shape=(len(data["hashes"]), len(state["vocabulary"])))
+            known = {h: n for n, h in enumerate(data["hashes"].tolist())}
+    distinct = list(dict.fromkeys(hashes))
+    first = {h: n for n, h in reversed(list(enumerate(hashes)))}
+    missing = [h for h in distinct if h not in known]
+    parts, row_of = [], {}
+    if stored is not None:
+        parts.append(stored)
+        row_of.update(known)
+    if missing:
+        parts.append(lexical_transform(state["vocabulary"], state["idf"], [texts[first[h]] for h in missing],
+                                       state["stop_words"]))
+        row_of.update((h, len(known) + n) for n, h in enumerate(missing))
+    every = sp.vstack(parts, format="csr") if len(parts) > 1 else parts[0]
+    # This build's distinct texts, in order, for the next build.
+    mine = every[np.fromiter((row_of[h] for h in distinct), dtype=np.int64, count=len(distinct))]
+    if missing or len(distinct) != len(known):
+        buffer = io.BytesIO()
+        np.savez(buffer, hashes=np.array(distinct), data=mine.data, indices=mine.indices, indptr=mine.indptr)
+        store.save_cached(db, kind, {state["model"]: buffer.getvalue()}, keep={state["model"]}, family="lexical:")
+    position = {h: n for n, h in enumerate(distinct)}
+    rows = mine[np.fromiter((position[h] for h in hashes), dtype=np.int64, count=len(hashes))]
+    rows.sort_indices()
+    return rows
+
+
 def _components(n: int, edges: list[tuple[float, int, int]]) -> dict[int, tuple[list[int], list]]:
     """Root -> (members in index order, edges in their order) of each connected component of `edges`."""
     parent = list(range(n))
@@ -569,7 +725,7 @@ def build_clusters_cached(db, claims: list[dict], vectors: np.ndarray, vector_ke
                  "model": model, "n_fit": len(claims), "changed": 0, "components": {}}
     else:
         state["changed"] = changed
-    lexical = lexical_transform(state["vocabulary"], state["idf"], texts, state["stop_words"])
+    lexical = lexical_rows_cached(db, state, texts)
     sim = cluster.Similarity(vectors, lexical)
     article_of = [c["article_id"] for c in claims]
     edges, mean_floor = cluster.linkage_edges(vectors, sim, threshold, cluster.NEIGHBOURS, article_of, mutual_threshold,

@@ -178,6 +178,12 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
         vectors, new = embed.embed_texts(texts, model, cache, on_batch, backend, runner)
         store.save_embeddings(db, model_key, new)
         encoded = len(new)
+        # The vectors are in `vectors` now: the per-text dicts (~70 MB at 40k claims) are not held
+        # through the clustering and the conflict search, nor in a large corpus the encoder (~170
+        # MB; a small one keeps it, as reloading it would cost more than it holds).
+        del cache, new
+        if len(texts) >= cluster.EXACT_LIMIT:
+            embed.release_encoders()
 
         by_id = {a["id"]: a for a in articles}
         # Conflict cues of every claim text, from the database when an earlier build read them:
