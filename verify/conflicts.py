@@ -779,9 +779,10 @@ def _stands_alone(row: dict) -> bool:
 
 
 def merge_flags(rule_rows: list[dict], scored_rows: list[dict]) -> list[dict]:
-    """The rules' conflicts stand (each names its cue), but for most of the kinds in
-    SCORER_DECIDES, which stand only when the scorer flags them too (`_stands_alone`); the scorer adds the pairs it rates at least
-    the threshold, and where both flag a pair the rules' explanation is kept."""
+    """The rules' conflicts stand (each names its cue), but most of those of the kinds in
+    SCORER_DECIDES stand only when the scorer flags them too (`_stands_alone`). The scorer adds
+    the pairs it rates at least the threshold; where both flag a pair, the rules' explanation
+    is kept."""
     scored_keys = {row["pair_key"] for row in scored_rows}
     by_key = {row["pair_key"]: row for row in rule_rows if _stands_alone(row) or row["pair_key"] in scored_keys}
     for row in scored_rows:
