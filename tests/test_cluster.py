@@ -192,3 +192,13 @@ def test_mutual_best_as_a_mask_picks_the_pairs_the_loop_picks():
         mask = _mutual_best_mask(np.asarray(sims), rows, cols, article_of)
         assert {p for p, m in zip(pairs, mask) if m} == _mutual_best(edges, article_of)
     assert _mutual_best_mask(np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), []).shape == (0,)
+
+
+def test_find_root_follows_a_chain_and_shortens_it():
+    from verify.unionfind import find_root
+
+    parent = [0, 0, 1, 2, 3, 5]  # a chain 4 -> 3 -> 2 -> 1 -> 0, and 5 on its own
+    assert find_root(parent, 4) == 0
+    assert find_root(parent, 5) == 5
+    assert parent[4] == 2 and parent[2] == 0  # path halving: each visited node skips one
+    assert [find_root(parent, i) for i in range(5)] == [0] * 5

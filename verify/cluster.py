@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from verify.unionfind import find_root
+
 DEFAULT_THRESHOLD = 0.75         # any two claims this similar join
 DEFAULT_MUTUAL_THRESHOLD = 0.55  # two claims that are each other's best match across articles join from here
 NEIGHBOURS = 20
@@ -475,10 +477,7 @@ def average_linkage(n: int, edges: list[tuple[float, int, int]], vectors: np.nda
         return (1 - sim.weight) * dense + sim.weight * float(la.multiply(lb).sum()) / size
 
     def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+        return find_root(parent, i)
 
     for _, i, j in edges:
         a, b = find(i), find(j)

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from verify import conflicts, store
+from verify.unionfind import find_root
 
 # What the last build in this process reused and recomputed, for the tests and the benchmark:
 # {"analyses": {"texts", "computed"}, "conflicts": {"pairs", "scored"}, "clusters": {"components",
@@ -672,10 +673,7 @@ def _components(n: int, edges: list[tuple[float, int, int]]) -> dict[int, tuple[
     parent = list(range(n))
 
     def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+        return find_root(parent, i)
 
     for _, i, j in edges:
         a, b = find(i), find(j)

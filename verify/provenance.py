@@ -25,6 +25,8 @@ from importlib import resources
 
 import numpy as np
 
+from verify.unionfind import find_root
+
 _MONTH = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 _DATE = _MONTH + r"\.?\s+\d{1,2}(?:,?\s+\d{4})?"
 # "KYIV", "COPENHAGEN, Denmark", "NURDAGI Turkey", "KUZHENKINO, Russia": a capitalised place;
@@ -232,10 +234,7 @@ def copy_groups(articles: list[dict], shingled: list[np.ndarray] | None = None) 
     parent = list(range(n))
 
     def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+        return find_root(parent, i)
 
     if n > 1:
         every = np.concatenate(grams) if grams else np.zeros(0, dtype=np.uint64)
