@@ -8,9 +8,9 @@ key: a pair is a conflict when one claim holds a side-a anchor and the other a s
 one gold conflict; every other candidate pair (agreement traps included) is not. The scorer
 (gradient-boosted trees by default, or a logistic regression) is fitted on three stories and
 scored on the fourth, in turn; its settings (`BOOSTING` or `C_VALUES`) and the flag threshold
-are chosen on the three as well, each of the three left out in turn. The shipped model (`models/conflict/model.json`) is then fitted on
-all four, with the threshold chosen the same way; `evaluation.json` keeps the leave-one-story-out
-figures. The key is incomplete (each story's SOURCES.md lists real conflicts left out), so some
+are chosen on the three as well, each of the three left out in turn. The shipped model
+(`models/conflict/model.json`) is then fitted on all four, with the threshold chosen the same
+way; `evaluation.json` keeps the leave-one-story-out figures. The key is incomplete (each story's SOURCES.md lists real conflicts left out), so some
 "negatives" are real conflicts: precision figures are lower bounds.
 """
 
@@ -175,8 +175,8 @@ def main() -> None:
         ("splits_by_feature" if scorer.trees else "weights_by_size"): [[k, round(v, 3)] for k, v in weights],
         "candidate_pairs": {s["name"]: len(s["y"]) for s in stories},
         "gold_conflicts_in_candidates": {s["name"]: len({g for g in s["gold"] if g}) for s in stories},
-    }, indent=1, default=str) + "\n", "utf-8")
-    print("wrote", out / "model.json", "and evaluation.json; largest weights:",
+    }, indent=1) + "\n", "utf-8")
+    print("wrote", out / "model.json", "and evaluation.json;", "splits by feature:" if scorer.trees else "largest weights:",
           ", ".join(f"{k} {v:+.2f}" for k, v in weights[:8]))
 
 
