@@ -10,8 +10,9 @@ one gold conflict; every other candidate pair (agreement traps included) is not.
 scored on the fourth, in turn; its settings (`BOOSTING` or `C_VALUES`) and the flag threshold
 are chosen on the three as well, each of the three left out in turn. The shipped model
 (`models/conflict/model.json`) is then fitted on all four, with the threshold chosen the same
-way; `evaluation.json` keeps the leave-one-story-out figures. The key is incomplete (each story's SOURCES.md lists real conflicts left out), so some
-"negatives" are real conflicts: precision figures are lower bounds.
+way; `evaluation.json` keeps the leave-one-story-out figures. The key is incomplete (each
+story's SOURCES.md lists real conflicts left out), so some "negatives" are real conflicts:
+precision figures are lower bounds.
 """
 
 from __future__ import annotations
