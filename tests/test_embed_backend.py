@@ -212,3 +212,27 @@ def test_the_default_backend_builds_the_seeds_as_torch_does(seed_build, tmp_path
         return groups, statuses, flagged
 
     assert outcome(seed_build["db"]) == outcome(torch_db)
+
+
+@pytest.mark.parametrize("backend", ["onnx", "onnx-fp32"])
+def test_batches_on_threads_give_the_vectors_of_one_thread(onnx_cache, backend, monkeypatch):
+    """The batches of an ONNX encoder run side by side on `encode_threads` threads: the vectors,
+    their order and the progress reported are those of running the batches one after another."""
+    from verify import embed
+
+    texts = [f"{s} (item {i})" if i % 3 else s for i, s in enumerate(SENTENCES * 7)]
+    monkeypatch.setattr(embed, "ONNX_BATCH_SIZE", 2)
+    runs = {}
+    for threads in ("1", "3"):
+        monkeypatch.setenv("VERIFY_ENCODE_THREADS", threads)
+        embed.load_onnx.cache_clear()
+        encoder = embed.load_onnx(None, backend)
+        assert encoder.threads == int(threads)
+        reported = []
+        runs[threads] = (embed.encode(texts, backend=backend, progress=reported.append), sum(reported))
+    embed.load_onnx.cache_clear()
+    (one, n_one), (three, n_three) = runs["1"], runs["3"]
+    assert one.shape == (len(texts), 384)
+    assert np.array_equal(one, three)  # bit for bit
+    assert n_one == n_three == len(set(texts))
+    assert (one @ one.T).argmax(axis=1).tolist() == [texts.index(t) for t in texts]
