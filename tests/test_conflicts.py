@@ -514,3 +514,27 @@ def test_two_clashes_inside_one_loose_cluster_are_both_kept():
     rows = conflicts.find_conflicts(articles, claims, np.asarray(vectors), lambda a: a["outlet"])
     pairs = {frozenset((r["claim_a"], r["claim_b"])) for r in rows}
     assert frozenset(("c0", "c1")) in pairs and frozenset(("c2", "c3")) in pairs
+
+
+def test_trees_walked_together_give_the_per_tree_log_odds_bit_for_bit():
+    """`Trees.log_odds` walks all trees at once; its log-odds must be those of walking them one
+    after another, to the last bit, on values at, around and missing from the nodes' thresholds."""
+    import numpy as np
+
+    from verify import conflict_model
+
+    scorer = conflict_model.load()
+    assert scorer is not None and scorer.trees is not None
+    trees = scorer.trees
+    rng = np.random.default_rng(7)
+    thresholds = np.concatenate([t["threshold"][~t["leaf"]] for t in trees.trees])
+    n_features = len(conflict_model.FEATURES)
+    x = rng.choice(np.concatenate([thresholds, thresholds + 1e-9, thresholds - 1e-9, [0.0, 1.0, 3.0]]),
+                   size=(3000, n_features))
+    x[rng.random(x.shape) < 0.05] = np.nan
+    x[:500] = rng.random((500, n_features))
+    together, one_by_one = trees.log_odds(x), trees.log_odds_per_tree(x)
+    assert together.shape == (3000,)
+    assert np.array_equal(together, one_by_one)
+    assert np.array_equal(trees.log_odds(x[:1]), one_by_one[:1])
+    assert len(np.unique(together)) > 100  # the rows go down many paths

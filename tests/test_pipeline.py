@@ -334,3 +334,46 @@ def test_m003_upgrades_an_older_database(tmp_path):
     assert rows == {"k1": ("corroborated", "corroborated"), "k2": ("single-source", "single-source")}
     assert applied == ["m001_initial", "m002_builds", "m003_conflict_attribution", "m004_article_copy_of",
         "m005_claim_sightings", "m006_review_history", "m007_segment_cache", "m008_build_cache"]
+
+
+def _pid_and_square(x: int) -> tuple[int, int]:
+    return os.getpid(), x * x
+
+
+def test_local_map_runs_in_worker_processes_and_keeps_order(monkeypatch):
+    from verify import workers
+
+    monkeypatch.setenv("VERIFY_CORES", "2")
+    out = workers.local_map(_pid_and_square, list(range(50)), min_items=10)
+    assert [sq for _, sq in out] == [x * x for x in range(50)]
+    assert os.getpid() not in {pid for pid, _ in out}  # computed in the workers
+    below = workers.local_map(_pid_and_square, list(range(5)), min_items=10)
+    assert {pid for pid, _ in below} == {os.getpid()}  # too few items: here
+    monkeypatch.setenv("VERIFY_CORES", "1")
+    assert {pid for pid, _ in workers.local_map(_pid_and_square, list(range(50)), min_items=10)} == {os.getpid()}
+
+
+def test_segmenting_and_analysing_in_worker_processes_builds_the_same_corpus(seed_export, tmp_path, monkeypatch):
+    """The seeds segmented and their claims' conflict cues read on two worker processes give the
+    database a build doing both here gives."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from verify import incremental, workers
+
+    pools = []
+
+    class CountedPool(ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(args)
+            super().__init__(*args, **kwargs)
+
+    import concurrent.futures
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", CountedPool)
+    monkeypatch.setenv("VERIFY_CORES", "2")
+    monkeypatch.setattr(pipeline, "SEGMENT_PROCESSES_FROM", 1)
+    monkeypatch.setattr(incremental, "ANALYSE_PROCESSES_FROM", 1)
+    pipeline.build([SEEDS], tmp_path / "verify.db", None)
+    assert len(pools) >= 2  # the segmenting and the cues ran in worker processes
+    assert _export(tmp_path / "verify.db") == seed_export
+    assert workers.PROCESS_MAP_FROM > 1

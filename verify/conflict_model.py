@@ -92,6 +92,41 @@ class Trees:
     trees: list[dict]  # per tree: feature, threshold, left, right, leaf, value, missing_left (per node)
 
     def log_odds(self, x: np.ndarray) -> np.ndarray:
+        """Each tree walked node by node, every row at once: a node splits the rows that reach it
+        by one comparison of a whole feature column, and a leaf sets its value on its rows (no
+        per-row gathers). The leaf values are added to the baseline tree by tree, in order, as
+        `log_odds_per_tree` does: the same floating-point sums, bit for bit (tests/test_conflicts.py)."""
+        out = np.full(len(x), self.baseline)
+        if not len(x):
+            return out
+        columns = np.ascontiguousarray(np.asarray(x, dtype=float).T)
+        missing = np.isnan(columns)
+        reached = np.empty(len(x))
+        for nodes in self._node_lists():
+            stack = [(0, None)]  # (node, the rows that reach it; None: all)
+            while stack:
+                node, rows = stack.pop()
+                feature, threshold, left, right, leaf, value, missing_left = nodes[node]
+                if leaf:
+                    if rows is None:
+                        reached[:] = value
+                    else:
+                        reached[rows] = value
+                    continue
+                go_left = columns[feature] <= threshold
+                if missing_left:
+                    go_left |= missing[feature]
+                go_right = ~go_left
+                if rows is not None:
+                    go_left &= rows
+                    go_right &= rows
+                stack.append((right, go_right))
+                stack.append((left, go_left))
+            out += reached
+        return out
+
+    def log_odds_per_tree(self, x: np.ndarray) -> np.ndarray:
+        """`log_odds` one tree after another (the reference it is tested against)."""
         out = np.full(len(x), self.baseline)
         rows = np.arange(len(x))
         for t in self.trees:
@@ -105,6 +140,15 @@ class Trees:
                 node = np.where(inner, np.where(left, t["left"][node], t["right"][node]), node)
             out += t["value"][node]
         return out
+
+    def _node_lists(self) -> list[list[tuple]]:
+        """Per tree, its nodes as (feature, threshold, left, right, leaf, value, missing_left)
+        tuples of Python numbers, made once."""
+        if getattr(self, "_nodes", None) is None:
+            self._nodes = [list(zip(t["feature"].tolist(), t["threshold"].tolist(), t["left"].tolist(),
+                                    t["right"].tolist(), t["leaf"].tolist(), t["value"].tolist(),
+                                    t["missing_left"].tolist())) for t in self.trees]
+        return self._nodes
 
 
 _TREE_FIELDS = {"feature": np.int64, "threshold": float, "left": np.int64, "right": np.int64, "leaf": bool,

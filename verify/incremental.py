@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from verify import conflicts, store
+from verify import conflicts, store, workers
 from verify.unionfind import find_root
 
 # What the last build in this process reused and recomputed, for the tests and the benchmark:
@@ -241,6 +241,10 @@ def embedding_inputs_cached(db, articles: list[dict], claims: list[dict], comput
 _ANALYSIS_FIELDS = tuple(f.name for f in dataclasses.fields(conflicts.Analysis) if f.name not in ("text", "lower"))
 
 
+# Texts to analyse from which they are analysed in worker processes.
+ANALYSE_PROCESSES_FROM = 4000
+
+
 def analyses_cached(db, texts: list[str]) -> list[conflicts.Analysis]:
     """`conflicts.analyse(t)` for each text, those of texts analysed by an earlier build (same
     code) read from the database."""
@@ -248,17 +252,20 @@ def analyses_cached(db, texts: list[str]) -> list[conflicts.Analysis]:
     hashes = [text_hash(t) for t in texts]
     stored = store.load_cached(db, kind, hashes)
     done: dict[str, conflicts.Analysis] = {}
-    new: dict[str, bytes] = {}
-    out = []
+    todo: dict[str, str] = {}
     for t, h in zip(texts, hashes):
-        if h not in done:
+        if h not in done and h not in todo:
             if h in stored:
                 fields = dict(zip(_ANALYSIS_FIELDS, loads(stored[h])))
                 done[h] = conflicts.Analysis(text=t, lower=t.lower(), **fields)
             else:
-                done[h] = conflicts.analyse(t)
-                new[h] = dumps(tuple(getattr(done[h], name) for name in _ANALYSIS_FIELDS))
-        out.append(done[h])
+                todo[h] = t
+    # Many texts are read on all cores (workers.local_map): `analyse` is a function of the text alone.
+    new: dict[str, bytes] = {}
+    for h, analysis in zip(todo, workers.local_map(conflicts.analyse, list(todo.values()), ANALYSE_PROCESSES_FROM)):
+        done[h] = analysis
+        new[h] = dumps(tuple(getattr(analysis, name) for name in _ANALYSIS_FIELDS))
+    out = [done[h] for h in hashes]
     store.save_cached(db, kind, new, keep=set(hashes), family="analyse:")
     LAST["analyses"] = {"texts": len(done), "computed": len(new)}
     return out

@@ -95,16 +95,23 @@ def segment_key(article: dict) -> str:
     return hashlib.sha256(what.encode("utf-8")).hexdigest()
 
 
+# Articles to segment from which they are segmented in worker processes (workers.local_map).
+SEGMENT_PROCESSES_FROM = 300
+
+
 def segment_cached(db, articles: list[dict]) -> list[dict]:
     """`segment.segment_articles(articles)`, taking the claims of articles segmented by an earlier
     build (same segment key) from the database and segmenting only the others."""
     keys = [segment_key(a) for a in articles]
     cached = store.load_segments(db, keys)
-    new: dict[str, list[dict]] = {}
-    claims: list[dict] = []
+    todo: dict[str, dict] = {}
     for a, key in zip(articles, keys):
-        if key not in cached and key not in new:
-            new[key] = segment.segment_article(a)
+        if key not in cached and key not in todo:
+            todo[key] = a
+    # Many articles are segmented on all cores (pysbd is pure Python): the same claims.
+    new = dict(zip(todo, workers.local_map(segment.segment_article, list(todo.values()), SEGMENT_PROCESSES_FROM)))
+    claims: list[dict] = []
+    for key in keys:
         claims.extend(dict(c) for c in (cached.get(key) or new[key]))
     store.save_segments(db, new, set(keys))
     return claims

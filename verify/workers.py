@@ -120,3 +120,54 @@ def connect(address: str | None, timeout: float | None = None) -> Runner:
         raise SchedulerUnreachable(f"the Dask scheduler at {address} has no worker ({_reason(err)}); start "
                                    f"`dask worker {address}` on machines with verify installed") from None
     return Runner(client, address)
+
+
+# --- pure per-item work on this machine's cores ------------------------------------------------
+
+# Items from which `local_map` runs in worker processes: below, starting them (each imports the
+# stage's modules, ~1 s) costs more than it saves.
+PROCESS_MAP_FROM = 2000
+
+
+def cores() -> int:
+    """Cores this process may run on: $VERIFY_CORES, else the affinity mask (else cpu_count)."""
+    import os
+
+    if os.environ.get("VERIFY_CORES", "").strip():
+        return max(1, int(os.environ["VERIFY_CORES"]))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _apply_all(fn: Callable, items: list) -> list:
+    return [fn(item) for item in items]
+
+
+def local_map(fn: Callable, items: list, min_items: int | None = None) -> list:
+    """[fn(item) for item in items], on `cores()` worker processes when there are at least
+    `min_items` (default PROCESS_MAP_FROM) items and more than one core, else here.
+
+    For the pure Python stages (segmenting articles, reading claims' conflict cues): `fn` must be
+    a module-level function of its item alone whose result does not depend on where it runs, so
+    the results are the same either way (tests/test_pipeline.py). The workers are forked (they
+    start at once with what this process has loaded, and a script calling `pipeline.build` needs
+    no `__main__` guard, which spawned ones would) and leave through `os._exit` when this
+    returns, so the database connection they inherit is never touched by them; only the forking
+    thread exists in them, and they run nothing but `fn`. Items go in contiguous slices, results
+    come back in order. Where fork is missing, everything runs here."""
+    import multiprocessing
+
+    items = list(items)
+    n = cores()
+    if (n < 2 or len(items) < (PROCESS_MAP_FROM if min_items is None else min_items) or not items
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return [fn(item) for item in items]
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = max(1, -(-len(items) // (n * 8)))  # a few slices a worker, so one slow slice does not idle the rest
+    slices = [items[i : i + size] for i in range(0, len(items), size)]
+    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork")) as pool:
+        parts = list(pool.map(_apply_all, [fn] * len(slices), slices))
+    return [r for part in parts for r in part]
