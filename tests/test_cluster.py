@@ -202,3 +202,38 @@ def test_find_root_follows_a_chain_and_shortens_it():
     assert find_root(parent, 5) == 5
     assert parent[4] == 2 and parent[2] == 0  # path halving: each visited node skips one
     assert [find_root(parent, i) for i in range(5)] == [0] * 5
+
+
+def test_sparse_rows_of_average_linkage_compute_as_scipy_does():
+    """`cluster._SparseRow` stands for a canonical 1-row CSR matrix in `average_linkage`: its
+    products' sums and its additions must equal scipy's to the last bit, along chains of merges."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from verify.cluster import _SparseRow
+
+    rng = np.random.default_rng(3)
+    matrix = sp.random(60, 400, density=0.04, format="csr", random_state=4, dtype=np.float32)
+    matrix.data = np.abs(matrix.data) + np.float32(1e-3)
+    matrix = sp.vstack([matrix[:5], sp.csr_matrix((1, 400), dtype=np.float32), matrix[6:]], format="csr")  # a row without words
+    matrix.eliminate_zeros()
+    assert matrix.has_canonical_format
+
+    def mine(g):
+        lo, hi = matrix.indptr[g], matrix.indptr[g + 1]
+        return _SparseRow(matrix.indices[lo:hi].astype(np.int64), matrix.data[lo:hi].astype(np.float64))
+
+    ours = {g: mine(g) for g in range(60)}
+    theirs = {g: matrix[g].astype(np.float64) for g in range(60)}
+    checked = 0
+    for _ in range(300):
+        a, b = rng.choice(sorted(ours), 2, replace=False)
+        mean_ours = float(ours[a].multiply(ours[b]).sum())
+        mean_theirs = float(theirs[a].multiply(theirs[b]).sum())
+        assert mean_ours == mean_theirs  # exactly
+        checked += mean_ours > 0
+        if rng.random() < 0.3 and len(ours) > 2:  # merge b into a, as a grouping does
+            ours[a], theirs[a] = ours[a] + ours.pop(b), theirs[a] + theirs.pop(b)
+            assert np.array_equal(ours[a].indices, theirs[a].indices)
+            assert np.array_equal(ours[a].data, theirs[a].data)
+    assert checked > 50

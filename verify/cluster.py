@@ -167,7 +167,9 @@ class NeighbourIndex:
         n, width = len(keys), SEARCH_K + 1
         out_ids = np.full((n, width), -1, dtype=np.int64)
         out_sims = np.zeros((n, width), dtype=np.float32)
-        for i, key in enumerate(keys):
+        looped = self._expand_single(keys, claims_of, row_of, sims, ids, out_ids, out_sims)
+        for i in looped:
+            key = keys[i]
             r = row_of[key]
             got = [i] + [j for j in claims_of[key] if j != i][: width - 1]
             got_sims = [1.0] * len(got)
@@ -188,6 +190,35 @@ class NeighbourIndex:
             out_sims[i, : len(got)] = got_sims
         self._n, self._ids, self._sims = n, out_ids, out_sims
         return True
+
+    def _expand_single(self, keys: list[str], claims_of: dict[str, list[int]], row_of: dict[str, int],
+                       sims: np.ndarray, ids: np.ndarray, out_ids: np.ndarray, out_sims: np.ndarray) -> list[int]:
+        """`prepare`'s expansion, vectorised, for the claims whose text no other claim shares and
+        whose searched neighbours are each one claim or none (most of a corpus): the claim itself,
+        then its neighbours in search order, skipping empty slots and vectors no claim has any
+        more, as the loop does. Returns the claims left to the loop (twins, or a twin among
+        their neighbours)."""
+        n_graph = len(self.keys)
+        claim_at = np.full(n_graph + 1, -1, dtype=np.int64)  # graph position -> its one claim (-2: twins); last: empty slot
+        for g, k in enumerate(self.keys):
+            got = claims_of.get(k)
+            if got is not None:
+                claim_at[g] = got[0] if len(got) == 1 else -2
+        single = np.fromiter((len(claims_of[k]) == 1 for k in keys), dtype=bool, count=len(keys))
+        rows = np.fromiter((row_of[k] for k in keys), dtype=np.int64, count=len(keys))
+        neighbour = claim_at[np.where(ids[rows] < 0, n_graph, ids[rows])]  # per claim: the claim at each slot
+        single &= ~(neighbour == -2).any(axis=1)
+        chosen = np.flatnonzero(single)
+        if len(chosen):
+            neighbour, found = neighbour[chosen], sims[rows[chosen]]
+            valid = (neighbour >= 0) & (neighbour != chosen[:, None])
+            column = np.cumsum(valid, axis=1)  # where each valid neighbour goes, after the claim itself
+            keep = valid & (column < out_ids.shape[1])
+            at, slot = np.nonzero(keep)
+            out_ids[chosen, 0], out_sims[chosen, 0] = chosen, 1.0
+            out_ids[chosen[at], column[at, slot]] = neighbour[at, slot]
+            out_sims[chosen[at], column[at, slot]] = found[at, slot]
+        return np.flatnonzero(~single).tolist()
 
     def _search(self, uniq: list[str], query: np.ndarray, width: int, n_before: int, runner=None):
         """(similarities, graph positions) of each distinct key's `width` nearest graph vectors.
@@ -460,12 +491,22 @@ def average_linkage(n: int, edges: list[tuple[float, int, int]], vectors: np.nda
     # test costs one dot product, not |a| x |b| (a singleton's sum is its own row).
     dense_sum: dict[int, np.ndarray] = {}
     lexical_sum: dict[int, object] = {}
+    # A TF-IDF sum as (sorted column indices, float64 values), the canonical sparse row it stands
+    # for: its products and sums below are scipy's on that row (`_SparseRow`), without scipy's
+    # per-call overhead. A row that is not canonical keeps the scipy matrix.
+    lexical = sim.lexical.tocsr() if sim.weight else None
+    canonical = sim.weight and lexical.has_canonical_format
 
     def sums(g: int):
         if g not in dense_sum:
             dense_sum[g] = vectors[g].astype(np.float64)
             if sim.weight:
-                lexical_sum[g] = sim.lexical[g].astype(np.float64)
+                if canonical:
+                    lo, hi = lexical.indptr[g], lexical.indptr[g + 1]
+                    lexical_sum[g] = _SparseRow(lexical.indices[lo:hi].astype(np.int64),
+                                                lexical.data[lo:hi].astype(np.float64))
+                else:
+                    lexical_sum[g] = sim.lexical[g].astype(np.float64)
         return dense_sum[g], lexical_sum.get(g)
 
     def mean_similarity(a: int, b: int) -> float:
@@ -495,6 +536,38 @@ def average_linkage(n: int, edges: list[tuple[float, int, int]], vectors: np.nda
         dense_sum.pop(b), lexical_sum.pop(b, None)
         members[a].extend(members.pop(b))
     return sorted((sorted(m) for m in members.values()), key=lambda m: m[0])
+
+
+class _SparseRow:
+    """One canonical sparse row (sorted distinct column indices, float64 values, no zeros stored)
+    with the two operations `average_linkage` needs, computed as scipy computes them on a 1-row
+    canonical CSR matrix, so the floats are the same bit for bit (tests/test_cluster.py):
+    `multiply(other).sum()` keeps the nonzero products of shared columns in column order and sums
+    them with numpy's sum; `+` adds the values of shared columns and keeps the rest, in column
+    order, dropping sums that are zero."""
+
+    __slots__ = ("indices", "data")
+
+    def __init__(self, indices: np.ndarray, data: np.ndarray):
+        self.indices, self.data = indices, data
+
+    def multiply(self, other: "_SparseRow") -> "_SparseRow":
+        _, mine, theirs = np.intersect1d(self.indices, other.indices, assume_unique=True, return_indices=True)
+        products = self.data[mine] * other.data[theirs]
+        nonzero = products != 0
+        return _SparseRow(self.indices[mine][nonzero], products[nonzero])
+
+    def sum(self) -> float:
+        return np.sum(self.data) if len(self.data) else np.float64(0.0)
+
+    def __add__(self, other: "_SparseRow") -> "_SparseRow":
+        indices = np.union1d(self.indices, other.indices)
+        data = np.zeros(len(indices), dtype=np.float64)
+        data[np.searchsorted(indices, self.indices)] = self.data
+        where = np.searchsorted(indices, other.indices)
+        data[where] = data[where] + other.data
+        nonzero = data != 0
+        return _SparseRow(indices[nonzero], data[nonzero])
 
 
 def source_key(article: dict) -> str:
