@@ -9,7 +9,7 @@ import pytest
 from verify import cluster
 from verify.cluster import NeighbourIndex, nearest_neighbour_edges
 
-from conftest import DONGA, SEEDS, YONHAP
+from conftest import DONGA, SEEDS, YONHAP, open_store
 
 
 def grouped(n_groups: int, per_group: int, dims: int = 32, seed: int = 0, spread: float = 0.05):
@@ -294,9 +294,21 @@ def test_the_conflict_stage_flags_the_same_pairs_whatever_its_block_size(tmp_pat
     from verify import conflict_model, conflicts, embed, incremental, pipeline, store
 
     monkeypatch.setattr(conflicts, "PAIR_BLOCK", 7)
+    # New pair values written 10 at a time (many writes, some blocks' values waiting for the
+    # next), and each block's new claims' slots read on two worker processes.
+    monkeypatch.setattr(incremental, "PAIR_SAVE_ROWS", 10)
+    monkeypatch.setattr(incremental, "SLOTS_PROCESSES_FROM", 3)
+    monkeypatch.setattr(incremental, "PAIRS_PROCESSES_FROM", 4)  # and the new pairs of most blocks there too
+    monkeypatch.setenv("VERIFY_CORES", "2")
+    from verify import workers
+
+    on_workers = []
+    real_pool_map = workers.pool_map
+    monkeypatch.setattr(workers, "pool_map", lambda *args, **kw: on_workers.append(args[2]) or real_pool_map(*args, **kw))
     db_path = tmp_path / "verify.db"
     pipeline.build([SEEDS], db_path)
     assert incremental.LAST["conflicts"]["pairs"] > 20 * 7  # many blocks
+    assert on_workers.count(incremental._forked_pair_values) > 10
     assert snapshot(db_path) == snapshot(seed_build["db"])
     # Again over its own cache: every pair's value read back in blocks of another size.
     monkeypatch.setattr(conflicts, "PAIR_BLOCK", 11)
@@ -641,3 +653,23 @@ def test_vectorised_neighbour_expansion_equals_the_loop(tmp_path, monkeypatch):
     # The searches met the stale vectors, and the vectorised rows skipped them.
     stale = set(range(300, 320))
     assert any(int(g) in stale for g in fast._found[1].ravel())
+
+
+@pytest.mark.parametrize("older", ["pair:0000", "pair:zzzz", None])
+def test_saving_a_kind_drops_the_other_kinds_of_its_family_only(tmp_path, older):
+    """`store.save_cached(..., family=...)` drops the kinds of the family other than its own (an
+    older code version's), whether they sort below or above it, and nothing of other families or
+    of kinds that merely share the first letters."""
+    from verify import store
+
+    db = open_store(tmp_path / "verify.db")
+    try:
+        kinds = ["pair;x", "pai", "pair", "paira:1", "analyse:1", "pair:mmmm"] + ([older] if older else [])
+        for kind in kinds:
+            store.save_cached(db, kind, {"k": "v"})
+        store.save_cached(db, "pair:mmmm", {"k2": "v2"}, family="pair:")
+        left = {row[0] for row in db.conn.execute("select distinct kind from build_cache")}
+        assert left == {"pair;x", "pai", "pair", "paira:1", "analyse:1", "pair:mmmm"}
+        assert store.load_cached(db, "pair:mmmm", None) == {"k": "v", "k2": "v2"}
+    finally:
+        db.conn.close()

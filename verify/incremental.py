@@ -427,6 +427,53 @@ def _read_pair_value(value: bytes) -> tuple[np.ndarray, dict | None, list | None
             json.loads(rest) if rest else None)
 
 
+# New pair values written to the cache in one transaction: a commit a block of pairs was ~5 s
+# of a 39k-claim build; this bounds what waits in memory (~20 MB) and what a killed build loses.
+PAIR_SAVE_ROWS = 50_000
+# New pairs in a block from which their values are computed in worker processes.
+PAIRS_PROCESSES_FROM = 2000
+# What the forked workers of the conflict stage read (set before they are forked).
+_FORKED: dict = {}
+
+
+def _new_pair_values(articles, claims, cand, missing, reference, scored: bool, nli=None, slots_for=None) -> list:
+    """(rules' row or None, feature row or None) of each pair of `missing`: the rules (conflicts.
+    _rule_conflicts) and the scorer's features (word overlap left at 0) read in the pairs' own
+    sub-problem. `slots_for(pairs)`: the slots of their claims, in the sub-problem's order."""
+    from verify import conflict_model
+
+    sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, missing, reference)
+    rules = {(r["claim_a"], r["claim_b"]): r for r in conflicts._rule_conflicts(sub_claims, sub, None)}
+    rows = [None] * len(missing)
+    if scored:
+        rows = [conflict_model.features(p)[0]
+                for p in conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli, idf={},
+                                                    slots=slots_for(missing) if slots_for else None)]
+    return [(rules.get((claims[i]["id"], claims[j]["id"])), row) for (i, j, _), row in zip(missing, rows)]
+
+
+def _forked_pair_values(pairs: list) -> list:
+    """`_new_pair_values` of a slice of a block's new pairs, in a forked worker (a pair's values
+    are its own, whatever else is in its slice: the stage's result does not depend on its blocks)."""
+    return _new_pair_values(_FORKED["articles"], _FORKED["claims"], _FORKED["cand"], pairs, _FORKED["reference"],
+                            _FORKED["scored"])
+
+
+# Claims whose slots are read in worker processes when a block has this many new ones.
+SLOTS_PROCESSES_FROM = 2000
+
+
+def _published(reference: str | None) -> str | None:
+    """The date `slots.reference_dates` gives an article whose publication date is `reference`."""
+    return reference[:10] if reference else None
+
+
+def _claim_slot(text_and_date: tuple[str, str | None]):
+    from verify import slots
+
+    return slots.extract(*text_and_date)
+
+
 def reference_dates_cached(db, articles: list[dict]) -> dict[str, str | None]:
     """`slots.reference_dates(articles)`, the slots of article texts read by an earlier build
     (same code) taken from the database."""
@@ -484,69 +531,98 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
         overlaps = WordOverlaps(texts, word_sets_cached(db, texts))
     threshold = None if scorer is None else scorer.flag_threshold if flag_threshold is None else flag_threshold
     all_keys: set[str] = set()  # every pair's key: the cache keeps these, drops the rest
+    # Each claim's slots, read once for the whole stage (a claim is in the pairs of many blocks),
+    # as `conflict_model.claim_slots` reads them in a block's sub-problem: against its article's
+    # reference date (_sub_problem gives it as the publication date).
+    slots_of: dict[int, slots.Slots] = {}
+    # New cache values, written PAIR_SAVE_ROWS at a time (each write is a transaction of its own).
+    pending: dict[str, bytes] = {}
+
+    def slots_for(pairs) -> list:
+        needed = sorted({i for i, _, _ in pairs} | {j for _, j, _ in pairs})  # as _sub_problem orders them
+        todo = [x for x in needed if x not in slots_of]
+        args = [(claims[x]["text"], _published(reference.get(claims[x]["article_id"]))) for x in todo]
+        slots_of.update(zip(todo, workers.local_map(_claim_slot, args, SLOTS_PROCESSES_FROM)))
+        return [slots_of[x] for x in needed]
+
+    pool = None  # worker processes for the new pairs' values, made at the first block with many
     n_scored = 0
     scored_pairs = []
     found: list[dict] = []    # the rules' rows, in pair order
     scored: list[dict] = []   # the scorer's, in pair order
-    for start, pairs in conflicts.pair_blocks(cand.pairs, block):
-        keys = [_pair_key(kind, claim_keys, cand, i, j, sim) for i, j, sim in pairs]
-        all_keys.update(keys)
-        stored = {key: _read_pair_value(value) for key, value in store.load_cached(db, kind, keys).items()}
-        todo = [n for n, key in enumerate(keys) if key not in stored]
-        new: dict[str, bytes] = {}
-        if todo:
-            missing = [pairs[n] for n in todo]
-            sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, missing, reference)
-            rules = {(r["claim_a"], r["claim_b"]): r for r in conflicts._rule_conflicts(sub_claims, sub, None)}
-            rows = [None] * len(missing)
-            if scorer is not None:  # the word overlap is set below, with the corpus's weights
-                rows = [conflict_model.features(p)[0]
-                        for p in conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli, idf={})]
-            for n, (i, j, _), row in zip(todo, missing, rows):
-                rule = rules.get((claims[i]["id"], claims[j]["id"]))
-                if row is not None:
-                    row[WORD_OVERLAP] = 0.0
-                new[keys[n]] = _pair_value(row, rule)
-                stored[keys[n]] = _read_pair_value(new[keys[n]])  # as read back
-            store.save_cached(db, kind, new, family="pair:")
-            n_scored += len(todo)
-            if DETAILS:
-                scored_pairs += [(claims[pairs[n][0]]["id"], claims[pairs[n][1]]["id"]) for n in todo]
-        found += [dict(stored[key][1]) for key in keys if stored[key][1] is not None]
-        if scorer is None:
-            continue
-        features = np.vstack([stored[key][0] for key in keys])
-        features[:, WORD_OVERLAP] = overlaps.of(pairs)
-        scores = scorer.probability(list(features))  # a list of rows, as the scorer takes them
-        flagged = [n for n in range(len(keys)) if scores[n] >= threshold]
-        if not flagged:
-            continue
-        # A pair's explanation is a function of its inputs but the score (conflict_model.explanation):
-        # made the first time the pair is flagged and kept with it, so a build over a grown corpus
-        # does not read again the slots and cues of the thousands of pairs flagged before.
-        unexplained = [n for n in flagged if stored[keys[n]][2] is None]
-        if unexplained:
-            chosen = [pairs[n] for n in unexplained]
-            sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, chosen, reference)
-            explained: dict[str, bytes] = {}
-            for n, p in zip(unexplained, conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli, idf={})):
-                cmp = slots.compare(p.slots_a, p.slots_b, bool(p.parties_a & p.parties_b))
-                kind_, text, cues = conflict_model.explanation(p, cmp)
-                # As conflicts._scored_conflicts decides (without a judge): never flagged unexplained.
-                value = [kind_, text, cues, kind_ == "contradiction" and p.nli is None]
-                features_n, rule = stored[keys[n]][0], stored[keys[n]][1]
-                explained[keys[n]] = _pair_value(features_n, rule, value)
-                stored[keys[n]] = _read_pair_value(explained[keys[n]])  # as read back
-            store.save_cached(db, kind, explained)
-        for n in flagged:
-            i, j, _ = pairs[n]
-            kind_, text, cues, unflagged = stored[keys[n]][2]
-            if unflagged:
+    try:
+        for start, pairs in conflicts.pair_blocks(cand.pairs, block):
+            if len(pending) >= PAIR_SAVE_ROWS:
+                store.save_cached(db, kind, pending, family="pair:")
+                pending = {}
+            keys = [_pair_key(kind, claim_keys, cand, i, j, sim) for i, j, sim in pairs]
+            all_keys.update(keys)
+            stored = {key: _read_pair_value(value) for key, value in store.load_cached(db, kind, keys).items()}
+            stored.update((key, _read_pair_value(pending[key])) for key in keys if key in pending)
+            todo = [n for n, key in enumerate(keys) if key not in stored]
+            new: dict[str, bytes] = {}
+            if todo:
+                missing = [pairs[n] for n in todo]
+                if nli is None and len(missing) >= PAIRS_PROCESSES_FROM and pool is None:
+                    # Many new pairs (a build from scratch): their rules and features on all cores,
+                    # each pair's values its own whatever else is in its slice.
+                    _FORKED.update(articles=articles, claims=claims, cand=cand, reference=reference,
+                                   scored=scorer is not None)
+                    pool = workers.fork_pool(PAIRS_PROCESSES_FROM, len(missing)) or False
+                if nli is None and len(missing) >= PAIRS_PROCESSES_FROM and pool:
+                    values = workers.pool_map(pool, workers.cores(), _forked_pair_values, missing, 2, per_slice=True)
+                else:
+                    values = _new_pair_values(articles, claims, cand, missing, reference, scorer is not None, nli,
+                                              slots_for)
+                for n, (i, j, _), (rule, row) in zip(todo, missing, values):
+                    if row is not None:
+                        row[WORD_OVERLAP] = 0.0
+                    new[keys[n]] = _pair_value(row, rule)
+                    stored[keys[n]] = _read_pair_value(new[keys[n]])  # as read back
+                pending.update(new)
+                n_scored += len(todo)
+                if DETAILS:
+                    scored_pairs += [(claims[pairs[n][0]]["id"], claims[pairs[n][1]]["id"]) for n in todo]
+            found += [dict(stored[key][1]) for key in keys if stored[key][1] is not None]
+            if scorer is None:
                 continue
-            scored.append(conflicts._conflict_row(
-                claims[i], claims[j], kind_, float(scores[n]), text.replace(conflict_model.SCORE, f"{float(scores[n]):.2f}"),
-                cues, conflicts._attribution(claims[i], claims[j], cand.origin[i], cand.origin[j])))
-    store.save_cached(db, kind, {}, keep=all_keys, family="pair:")
+            features = np.vstack([stored[key][0] for key in keys])
+            features[:, WORD_OVERLAP] = overlaps.of(pairs)
+            scores = scorer.probability(list(features))  # a list of rows, as the scorer takes them
+            flagged = [n for n in range(len(keys)) if scores[n] >= threshold]
+            if not flagged:
+                continue
+            # A pair's explanation is a function of its inputs but the score (conflict_model.explanation):
+            # made the first time the pair is flagged and kept with it, so a build over a grown corpus
+            # does not read again the slots and cues of the thousands of pairs flagged before.
+            unexplained = [n for n in flagged if stored[keys[n]][2] is None]
+            if unexplained:
+                chosen = [pairs[n] for n in unexplained]
+                sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, chosen, reference)
+                explained: dict[str, bytes] = {}
+                for n, p in zip(unexplained, conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli, idf={},
+                                                                        slots=slots_for(chosen))):
+                    cmp = slots.compare(p.slots_a, p.slots_b, bool(p.parties_a & p.parties_b))
+                    kind_, text, cues = conflict_model.explanation(p, cmp)
+                    # As conflicts._scored_conflicts decides (without a judge): never flagged unexplained.
+                    value = [kind_, text, cues, kind_ == "contradiction" and p.nli is None]
+                    features_n, rule = stored[keys[n]][0], stored[keys[n]][1]
+                    explained[keys[n]] = _pair_value(features_n, rule, value)
+                    stored[keys[n]] = _read_pair_value(explained[keys[n]])  # as read back
+                pending.update(explained)
+            for n in flagged:
+                i, j, _ = pairs[n]
+                kind_, text, cues, unflagged = stored[keys[n]][2]
+                if unflagged:
+                    continue
+                scored.append(conflicts._conflict_row(
+                    claims[i], claims[j], kind_, float(scores[n]), text.replace(conflict_model.SCORE, f"{float(scores[n]):.2f}"),
+                    cues, conflicts._attribution(claims[i], claims[j], cand.origin[i], cand.origin[j])))
+    finally:
+        if pool:
+            pool.shutdown()
+        _FORKED.clear()
+    store.save_cached(db, kind, pending, keep=all_keys, family="pair:")
     LAST["conflicts"] = {"pairs": len(cand.pairs), "scored": n_scored}
     if DETAILS:  # which pairs, for the tests (a dict of every pair: not kept in a real build)
         LAST["conflicts"]["scored_pairs"] = scored_pairs

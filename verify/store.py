@@ -318,8 +318,7 @@ def save_cached(db: sqlite_utils.Database, kind: str, new: dict[str, str], keep:
     """Add `new` to `build_cache` under `kind`, in one short transaction of its own (a cache worth
     keeping if the build dies). With `keep`, drop the keys of `kind` not in it; with `family`
     (a prefix of kinds: "analyse:"), drop the other kinds of that family (older code versions)."""
-    older = family is not None and db.conn.execute(
-        "select 1 from build_cache where substr(kind, 1, length(?)) = ? and kind != ? limit 1", [family, family, kind]).fetchone()
+    older = family is not None and _other_kind_of_family(db, family, kind)
     stale = [] if keep is None else [row[0] for row in db.conn.execute("select key from build_cache where kind = ?", [kind])
                                      if row[0] not in keep]
     if not (older or stale or new):
@@ -335,6 +334,19 @@ def save_cached(db: sqlite_utils.Database, kind: str, new: dict[str, str], keep:
         if new:
             db.conn.executemany("insert or replace into build_cache (kind, key, value) values (?, ?, ?)",
                                 ((kind, k, v) for k, v in new.items()))
+
+
+def _other_kind_of_family(db: sqlite_utils.Database, family: str, kind: str) -> bool:
+    """Whether `build_cache` holds a kind other than `kind` starting with `family` (an ASCII
+    prefix): two seeks on the primary key's index, below and above `kind` among the kinds from
+    `family` up to the next prefix, where `substr(kind, ...) = family` read the whole table."""
+    if not kind.startswith(family) or not family.isascii():
+        return db.conn.execute("select 1 from build_cache where substr(kind, 1, length(?)) = ? and kind != ? limit 1",
+                               [family, family, kind]).fetchone() is not None
+    end = family[:-1] + chr(ord(family[-1]) + 1)  # "pair:" -> "pair;": every kind starting with "pair:" is below it
+    below = db.conn.execute("select 1 from build_cache where kind >= ? and kind < ? limit 1", [family, kind]).fetchone()
+    above = db.conn.execute("select 1 from build_cache where kind > ? and kind < ? limit 1", [kind, end]).fetchone()
+    return bool(below or above)
 
 
 def content_hash(text: str) -> str:

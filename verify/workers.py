@@ -166,8 +166,28 @@ def local_map(fn: Callable, items: list, min_items: int | None = None) -> list:
         return [fn(item) for item in items]
     from concurrent.futures import ProcessPoolExecutor
 
-    size = max(1, -(-len(items) // (n * 8)))  # a few slices a worker, so one slow slice does not idle the rest
-    slices = [items[i : i + size] for i in range(0, len(items), size)]
     with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork")) as pool:
-        parts = list(pool.map(_apply_all, [fn] * len(slices), slices))
+        return pool_map(pool, n, fn, items)
+
+
+def pool_map(pool, n_workers: int, fn: Callable, items: list, slices_a_worker: int = 8, per_slice: bool = False) -> list:
+    """[fn(item) for item in items] on the processes of `pool`, in contiguous slices (a few a
+    worker, so one slow slice does not idle the rest), the results in order. `per_slice`: `fn`
+    takes a whole slice and returns its items' results."""
+    size = max(1, -(-len(items) // (n_workers * slices_a_worker)))
+    slices = [items[i : i + size] for i in range(0, len(items), size)]
+    parts = list(pool.map(fn, slices) if per_slice else pool.map(_apply_all, [fn] * len(slices), slices))
     return [r for part in parts for r in part]
+
+
+def fork_pool(min_items: int, n_items: int):
+    """A pool of `cores()` forked worker processes (see `local_map`) when there are at least
+    `min_items` items and more than one core and fork exists, else None; the caller shuts it down.
+    The workers are forked at the pool's first use: they see this process's memory as it is then."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    n = cores()
+    if n < 2 or n_items < min_items or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork"))
