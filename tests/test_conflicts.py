@@ -564,3 +564,16 @@ def test_a_partys_denial_conflicts_with_what_accuses_it(make_jsonl, tmp_path):
     assert {"accused", "rejected", "baseless"} <= {w for side in x["cues"].values() for w in side}
     # Greece's own account of its rescue accuses nobody: no denial answers it.
     assert not any("Greece said its coas" in pair for pair in denials)
+
+
+@pytest.mark.parametrize("text, disowned", [
+    ("The ministry insisted it wasn't involved in the explosion.", True),
+    ("Officials in Athens say they had no role in the attack.", True),
+    ("Egypt played no part in the cyberattack, its foreign ministry said.", True),
+    ("The minister has no plans to resign.", False),
+    ("The alliance has nothing to do with the United Nations, the statement said.", False),
+    ("Greece was involved in the rescue.", False),
+])
+def test_a_party_disowning_an_act_is_a_denial(text, disowned):
+    assert bool(conflicts.disowning_in(text)) == disowned
+    assert bool(analyse(text).denial) == disowned

@@ -235,6 +235,22 @@ _NEGATED_BEFORE = re.compile(r"\b(?:no|not|never|nothing|without|den(?:y|ies|ied
                              re.IGNORECASE)
 
 
+DISOWNING_RE = re.compile(
+    r"\b(?:(?:was|were|is|are|has been|have been)\s*(?:not|n[o\u2019']t)|wasn[\u2019']t|weren[\u2019']t|isn[\u2019']t|aren[\u2019']t|never)\s+"
+    r"(?:in any way\s+|at all\s+)?(?:involved|behind|responsible|to blame)\b"
+    r"|\b(?:had|has|have|played)\s+no\s+(?:role|part|involvement|connection|link)\b",
+    re.IGNORECASE,
+)
+
+
+def disowning_in(text: str) -> list[str]:
+    """A party saying it had no part in what happened ("the Kremlin insisted it wasn't
+    involved", "officials say they had no role in the attack"): a denial without a word of
+    denial. Not "has nothing to do with", which as often describes ("a tool that has nothing
+    to do with the United Nations")."""
+    return [m.group(0) for m in DISOWNING_RE.finditer(text)]
+
+
 def accused_in(text: str) -> set[str]:
     return _accusations(text)[0]
 
@@ -283,7 +299,7 @@ def analyse(text: str) -> Analysis:
     accused, accusation = _accusations(text)
     return Analysis(
         text=text,
-        denial=[m.group(0) for m in DENIAL_RE.finditer(text)],
+        denial=[m.group(0) for m in DENIAL_RE.finditer(text)] + disowning_in(text),
         compliance=[m.group(0) for m in COMPLIANCE_RE.finditer(text)],
         violation=[m.group(0) for m in VIOLATION_RE.finditer(text)],
         accused=sorted(accused), accusation=accusation,
