@@ -836,8 +836,21 @@ def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray
     rule_denials = {row["pair_key"] for row in found if row["kind"] == "denial"}
     if scorer is not None:
         threshold = scorer.flag_threshold if flag_threshold is None else flag_threshold
-        found = merge_flags(found, _scored_conflicts(articles, claims, cand, scorer, nli, judge, threshold, block))
+        scored = _scored_conflicts(articles, claims, cand, scorer, nli, judge, threshold, block)
+        # The cap goes with the scorer's own threshold (a threshold given here is a caller's
+        # sweep over every score, as benchmarks/stories.py does).
+        cap = scorer.flags_per_article if flag_threshold is None else None
+        found = merge_flags(found, cap_scored(scored, len(articles), cap))
     return select_conflicts(found, claims, cand.analyses, rule_denials)
+
+
+def cap_scored(rows: list[dict], n_articles: int, per_article: float | None) -> list[dict]:
+    """The scorer's flags, at most `per_article` a corpus article (the best scored; ties by
+    content, so the same every run): see conflict_model.Scorer.flags_per_article."""
+    if per_article is None:
+        return rows
+    limit = max(1, int(round(per_article * n_articles)))
+    return sorted(rows, key=lambda r: (-r["score"], r["pair_key"]))[:limit]
 
 
 # Rule kinds whose cue alone is weak evidence, so that the scorer decides on them: a number of
