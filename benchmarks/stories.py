@@ -171,13 +171,15 @@ def fold_conflicts(pipeline, stories, folders: list[Path], loso: dict) -> None:
             path.write_text(json.dumps(scorer.to_json()), "utf-8")
             t, m = loso[story.name]["choice"]["T"], loso[story.name]["choice"]["M"]
             corpus = build_and_read(pipeline, story, Path(tmp) / f"{story.name}.db", threshold=t, mutual_threshold=m,
-                                    conflict_model_path=str(path), flag_threshold=scorer.flag_threshold)
+                                    conflict_model_path=str(path))  # its own threshold and cap
             fig = score(story, corpus, None)
             grid_fig = loso[story.name]["figures"]
             # Clustering figures stay the grid's (same T, same build); conflicts come from the fold.
             loso[story.name]["figures"] = story_key.with_conflicts(grid_fig, fig)
             loso[story.name]["choice"]["F"] = scorer.flag_threshold
-            print(f"fold {story.name}: scorer trained on the other stories, F={scorer.flag_threshold}", file=sys.stderr)
+            loso[story.name]["choice"]["cap"] = scorer.flags_per_article
+            print(f"fold {story.name}: scorer trained on the other stories, F={scorer.flag_threshold}, "
+                  f"at most {scorer.flags_per_article} flags an article", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------

@@ -538,3 +538,66 @@ def test_trees_walked_together_give_the_per_tree_log_odds_bit_for_bit():
     assert np.array_equal(together, one_by_one)
     assert np.array_equal(trees.log_odds(x[:1]), one_by_one[:1])
     assert len(np.unique(together)) > 100  # the rows go down many paths
+
+
+# ---------------------------------------------------------------------------
+# Who is accused: a party's denial answers what accuses that party, not what it accuses
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, accused", [
+    ("Turkey has accused Greece and Bulgaria of smuggling the weapons.", {"Greece", "Bulgaria"}),
+    ("Greece accused Turkey of being responsible for the fire.", {"Turkey"}),
+    ("Officials said Egypt was behind the cyberattack on the dam.", {"Egypt"}),
+    ("The report said that Norway organised the operation with help from divers.", {"Norway"}),
+    ("Norwegian officials said they had no role in the attack.", set()),
+    ("Greece was not involved in the fire, its ministry said.", set()),
+    ("A Greek sailor accused of spying was released on Monday.", {"Greece"}),
+    ("Rain fell on Athens for a third day.", set()),
+])
+def test_accused_in_reads_who_is_accused(text, accused):
+    assert conflicts.accused_in(text) == accused
+
+
+MINE = ("Officials in Ankara accused Greece of planting the mine that sank the ferry off Lesbos last week. "
+        "Rescuers recovered the last bodies from the wreck on Sunday. "
+        "The ferry company said it would pay for the funerals of all the victims.")
+DENIAL = ("Athens rejected the claim as baseless and said Greece had nothing to do with the sinking of the ferry. "
+          "Greek divers are helping to search the seabed near the island. "
+          "Fishermen in the area said they had seen no warships that night.")
+THIRD = ("Greece said its coast guard rescued 40 passengers from the water after the ferry sank off Lesbos. "
+         "The island's hospital treated most of them for hypothermia.")
+
+
+def test_a_partys_denial_conflicts_with_what_accuses_it(make_jsonl, tmp_path):
+    path = make_jsonl("rows.jsonl", [
+        {"id": "a", "title": "Ankara blames Athens", "outlet": "Daily Sabah", "text": MINE},
+        {"id": "b", "title": "Athens denies", "outlet": "Kathimerini", "text": DENIAL},
+        {"id": "c", "title": "Rescue", "outlet": "BBC", "text": THIRD},
+    ])
+    pipeline.build([path], tmp_path / "v.db", None)
+    db = open_store(tmp_path / "v.db")
+    try:
+        rows = store.conflicts(db)
+    finally:
+        db.conn.close()
+    denials = [{c["text"][:20] for c in x["claims"]} for x in rows if x["kind"] == "denial"]
+    assert {"Officials in Ankara ", "Athens rejected the "} in denials
+    (x,) = [x for x in rows if {c["text"][:20] for c in x["claims"]} == {"Officials in Ankara ", "Athens rejected the "}]
+    # The reviewer sees the words on both sides: the accusation and the rejection.
+    assert {"accused", "rejected", "baseless"} <= {w for side in x["cues"].values() for w in side}
+    # Greece's own account of its rescue accuses nobody: no denial answers it.
+    assert not any("Greece said its coas" in pair for pair in denials)
+
+
+@pytest.mark.parametrize("text, disowned", [
+    ("The ministry insisted it wasn't involved in the explosion.", True),
+    ("Officials in Athens say they had no role in the attack.", True),
+    ("Egypt played no part in the cyberattack, its foreign ministry said.", True),
+    ("The minister has no plans to resign.", False),
+    ("The alliance has nothing to do with the United Nations, the statement said.", False),
+    ("Greece was involved in the rescue.", False),
+])
+def test_a_party_disowning_an_act_is_a_denial(text, disowned):
+    assert bool(conflicts.disowning_in(text)) == disowned
+    assert bool(analyse(text).denial) == disowned

@@ -124,6 +124,20 @@ def test_tree_scorer_gives_scikit_learns_probabilities_after_a_round_trip_throug
     assert scorer.flag_threshold == 0.6 and scorer.trees is not None
     assert np.allclose(scorer.probability(test.tolist()), model.predict_proba(test)[:, 1], rtol=0, atol=1e-12)
     assert len(scorer.probability([])) == 0
+    assert scorer.flags_per_article is None
+    capped = conflict_model.from_boosting(model, 0.6)
+    capped.flags_per_article = 0.75
+    assert conflict_model.from_json(json.loads(json.dumps(capped.to_json()))).flags_per_article == 0.75
+
+
+def test_the_scorers_flags_are_capped_per_article_best_first():
+    from verify import conflicts
+
+    rows = [{"pair_key": f"k{n}", "score": s} for n, s in enumerate([0.81, 0.95, 0.9, 0.9, 0.85])]
+    assert conflicts.cap_scored(rows, 10, None) == rows
+    kept = conflicts.cap_scored(rows, 4, 0.75)  # 3 of 5
+    assert [r["pair_key"] for r in kept] == ["k1", "k2", "k3"]  # a tie broken by content
+    assert len(conflicts.cap_scored(rows, 1, 0.1)) == 1  # never none at all
 
 
 def test_place_clashes_do_not_depend_on_the_hash_seed():

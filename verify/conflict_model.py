@@ -172,6 +172,10 @@ class Scorer:
     flag_threshold: float
     uses_nli: bool
     trees: Trees | None = None
+    # At most this many flags a corpus article (None: no cap). A threshold learnt on other
+    # stories flags a new story's pairs in very different numbers (3 to 62 over the development
+    # stories); the cap keeps a story's best-scored pairs when the threshold lets through many.
+    flags_per_article: float | None = None
 
     def probability(self, rows: list[list[float]]) -> np.ndarray:
         if not len(rows):
@@ -184,7 +188,8 @@ class Scorer:
         return 1.0 / (1.0 + np.exp(-z))
 
     def to_json(self) -> dict:
-        doc = {"features": FEATURES, "flag_threshold": self.flag_threshold, "uses_nli": self.uses_nli}
+        doc = {"features": FEATURES, "flag_threshold": self.flag_threshold, "uses_nli": self.uses_nli,
+               "flags_per_article": self.flags_per_article}
         if self.trees is not None:
             trees = [{"depth": t["depth"], **{k: t[k].tolist() for k in _TREE_FIELDS}} for t in self.trees.trees]
             return {**doc, "learner": "gradient-boosted trees", "baseline": self.trees.baseline, "trees": trees}
@@ -211,12 +216,14 @@ def from_json(doc: dict) -> Scorer:
     if list(doc["features"]) != FEATURES:
         raise ValueError("conflict model was trained on other features; retrain it (models/conflict/train.py)")
     threshold, uses_nli = float(doc["flag_threshold"]), bool(doc.get("uses_nli", False))
+    cap = doc.get("flags_per_article")
+    cap = None if cap is None else float(cap)
     if "trees" in doc:
         n = len(FEATURES)
         return Scorer(np.zeros(n), 0.0, np.zeros(n), np.ones(n), threshold, uses_nli,
-                      Trees(float(doc["baseline"]), [_tree_arrays(t) for t in doc["trees"]]))
+                      Trees(float(doc["baseline"]), [_tree_arrays(t) for t in doc["trees"]]), cap)
     return Scorer(np.asarray(doc["weights"]), float(doc["intercept"]), np.asarray(doc["mean"]),
-                  np.asarray(doc["scale"]), threshold, uses_nli)
+                  np.asarray(doc["scale"]), threshold, uses_nli, None, cap)
 
 
 @lru_cache(maxsize=4)

@@ -57,6 +57,14 @@ VIOLATION_RE = re.compile(
     r"flout(?:s|ed|ing)?|defy(?:ing)?|defied|bust(?:ing)?|illicit|illegal|helping|supplying|providing|shipped|supplied)\b",
     re.IGNORECASE,
 )
+# Saying a party did something culpable: what that party's denial answers ("Russia has accused the
+# US of sabotage" / "The US categorically denied involvement"). Violations above are one kind.
+ACCUSATION_RE = re.compile(
+    r"\b(accus(?:e|es|ed|ing|ations?)|blam(?:e|es|ed|ing)|behind (?:the|a|an|this|these|it)\b|responsible for|culpab\w+|"
+    r"involv(?:ed|ement)|orchestrat(?:e|ed|ing)|mastermind(?:ed)?|carried out|carry(?:ing)? out|perpetrat\w+|"
+    r"organi[sz](?:ed|ing) (?:the|an?)\b|plott?(?:ed|ing)|sabotag(?:e|ed|ing)|blew up|blown up|role in)\b",
+    re.IGNORECASE,
+)
 ANAPHORIC_OBJECT_RE = re.compile(
     r"\b(?:such|these|those|the|this|that|all such|all these|similar)\s+(?:new\s+)?(statements?|allegations?|accusations?|claims?|reports?|charges?|remarks?|comments?|assertions?|suggestions?)\b",
     re.IGNORECASE,
@@ -143,6 +151,8 @@ class Analysis:
     denial: list[str] = field(default_factory=list)
     compliance: list[str] = field(default_factory=list)
     violation: list[str] = field(default_factory=list)
+    accused: list[str] = field(default_factory=list)     # the parties it accuses (accused_in)
+    accusation: list[str] = field(default_factory=list)  # the words that accuse them
     negation: list[str] = field(default_factory=list)
     hedges: list[str] = field(default_factory=list)
     quantities: list[Quantity] = field(default_factory=list)
@@ -219,15 +229,80 @@ def entities_in(text: str) -> set[str]:
     return set(_party_pattern().findall(names.canonical_text(text))) | {states[d] for d in pattern.findall(text)}
 
 
+_ACTIVE_ACCUSING = re.compile(r"accus|blam", re.IGNORECASE)
+_SAYING_BETWEEN = re.compile(r"\b(?:said|says|say|told|accus\w*|blam\w*|claim\w*|alleg\w*|suggest\w*|report\w*)\b", re.IGNORECASE)
+_NEGATED_BEFORE = re.compile(r"\b(?:no|not|never|nothing|without|den(?:y|ies|ied)|n't)\W+(?:\w+\W+){0,3}$|n\u2019t\W+(?:\w+\W+){0,3}$",
+                             re.IGNORECASE)
+
+
+DISOWNING_RE = re.compile(
+    r"\b(?:(?:was|were|is|are|has been|have been)\s*(?:not|n[o\u2019']t)|wasn[\u2019']t|weren[\u2019']t|isn[\u2019']t|aren[\u2019']t|never)\s+"
+    r"(?:in any way\s+|at all\s+)?(?:involved|behind|responsible|to blame)\b"
+    r"|\b(?:had|has|have|played)\s+no\s+(?:role|part|involvement|connection|link)\b",
+    re.IGNORECASE,
+)
+
+
+def disowning_in(text: str) -> list[str]:
+    """A party saying it had no part in what happened ("the Kremlin insisted it wasn't
+    involved", "officials say they had no role in the attack"): a denial without a word of
+    denial. Not "has nothing to do with", which as often describes ("a tool that has nothing
+    to do with the United Nations")."""
+    return [m.group(0) for m in DISOWNING_RE.finditer(text)]
+
+
+def accused_in(text: str) -> set[str]:
+    return _accusations(text)[0]
+
+
+def _accusations(text: str) -> tuple[set[str], list[str]]:
+    """The parties `text` says did something culpable: "Russia has accused the US of sabotage"
+    gives the US, not Russia; "Russia is behind the attacks" and "the involvement of Kyiv" give
+    Russia and Ukraine. Read by word order around each accusation cue (a party just after an
+    active "accused"/"blamed", else just before the cue, or after "involvement of", "carried out
+    by"); a negated cue ("had no role", "was not involved") accuses nobody."""
+    canonical = names.canonical_text(text)
+    parties = [(m.start(), m.end(), m.group(1)) for m in _party_pattern().finditer(canonical)]
+    pattern, states = names.demonym_pattern()
+    parties += [(m.start(), m.end(), states[m.group(1)]) for m in pattern.finditer(canonical)]
+    accused: set[str] = set()
+    cues: list[str] = []
+    for cue in ACCUSATION_RE.finditer(canonical):
+        before_cue = set(accused)
+        before = canonical[max(0, cue.start() - 60):cue.start()]
+        if _NEGATED_BEFORE.search(before):
+            continue
+        after_text = canonical[cue.end():cue.end() + 60]
+        passive = re.match(r"\s+(?:of|for)\b", after_text)
+        by_after = re.match(r"\s+(?:of|by)\b", after_text)
+        if _ACTIVE_ACCUSING.match(cue.group(0)) and not passive:
+            accused |= {name for start, end, name in parties if cue.end() <= start and end <= cue.end() + 60}
+            cues += [cue.group(0)] if accused - before_cue else []
+            continue
+        # The nearest party before the cue, unless a verb of saying or accusing comes between
+        # ("Ukraine accused Russia of being responsible": Russia, not Ukraine).
+        near = [(start, end, name) for start, end, name in parties if cue.start() - 40 <= start and end <= cue.start()]
+        if near:
+            start, end, name = max(near)
+            if not _SAYING_BETWEEN.search(canonical[end:cue.start()]):
+                accused.add(name)
+        if by_after:
+            accused |= {name for start, end, name in parties if cue.end() <= start and end <= cue.end() + 60}
+        cues += [cue.group(0)] if accused - before_cue else []
+    return accused, cues
+
+
 @lru_cache(maxsize=65536)
 def analyse(text: str) -> Analysis:
     """Cues, numbers, dates, places and entities of one statement (cached: texts recur)."""
     places = _known_places()
+    accused, accusation = _accusations(text)
     return Analysis(
         text=text,
-        denial=[m.group(0) for m in DENIAL_RE.finditer(text)],
+        denial=[m.group(0) for m in DENIAL_RE.finditer(text)] + disowning_in(text),
         compliance=[m.group(0) for m in COMPLIANCE_RE.finditer(text)],
         violation=[m.group(0) for m in VIOLATION_RE.finditer(text)],
+        accused=sorted(accused), accusation=accusation,
         negation=[m.group(0) for m in NEGATION_RE.finditer(re.sub(r"\bnot only\b", "", text, flags=re.IGNORECASE))],
         hedges=[m.group(0) for m in HEDGE_RE.finditer(text)],
         quantities=_quantities(text),
@@ -323,7 +398,8 @@ def relate(a: str | Analysis, b: str | Analysis, similarity: float) -> Relation:
     # Denial: one side rejects what the other asserts.
     for x, y, flip in ((a, b, False), (b, a, True)):
         if x.denial and not y.denial:
-            cues = {"a": y.violation[:3] or [], "b": x.denial[:3]} if flip else {"a": x.denial[:3], "b": y.violation[:3] or []}
+            accuses = y.violation[:3] or y.accusation[:3]
+            cues = {"a": accuses, "b": x.denial[:3]} if flip else {"a": x.denial[:3], "b": accuses}
             return Relation("conflicts", "denial", similarity,
                             f"one side rejects what the other asserts ({', '.join(x.denial[:3])})", cues)
         if x.compliance and y.violation and not y.compliance:
@@ -701,7 +777,8 @@ def _rule_block(claims: list[dict], cand: Candidates, judge: NliJudge | None, pa
             referent = t in referents_of.get(d, set())
             # Unless it is what the denial answers, the other side must accuse the denying party
             # of the act: name it and say it supplies, helps, violates, evades...
-            if not referent and not (about_denier and analyses[t].violation):
+            accused = bool(denier & set(analyses[t].accused))
+            if not referent and not (about_denier and analyses[t].violation) and not accused:
                 continue
             if parties[claims[t]["id"]] and parties[claims[t]["id"]] <= denier:
                 continue  # a party does not deny itself
@@ -759,8 +836,21 @@ def find_conflicts(articles: list[dict], claims: list[dict], vectors: np.ndarray
     rule_denials = {row["pair_key"] for row in found if row["kind"] == "denial"}
     if scorer is not None:
         threshold = scorer.flag_threshold if flag_threshold is None else flag_threshold
-        found = merge_flags(found, _scored_conflicts(articles, claims, cand, scorer, nli, judge, threshold, block))
+        scored = _scored_conflicts(articles, claims, cand, scorer, nli, judge, threshold, block)
+        # The cap goes with the scorer's own threshold (a threshold given here is a caller's
+        # sweep over every score, as benchmarks/stories.py does).
+        cap = scorer.flags_per_article if flag_threshold is None else None
+        found = merge_flags(found, cap_scored(scored, len(articles), cap))
     return select_conflicts(found, claims, cand.analyses, rule_denials)
+
+
+def cap_scored(rows: list[dict], n_articles: int, per_article: float | None) -> list[dict]:
+    """The scorer's flags, at most `per_article` a corpus article (the best scored; ties by
+    content, so the same every run): see conflict_model.Scorer.flags_per_article."""
+    if per_article is None:
+        return rows
+    limit = max(1, int(round(per_article * n_articles)))
+    return sorted(rows, key=lambda r: (-r["score"], r["pair_key"]))[:limit]
 
 
 # Rule kinds whose cue alone is weak evidence, so that the scorer decides on them: a number of

@@ -629,7 +629,8 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
         LAST["conflicts"]["similarity"] = {(claims[i]["id"], claims[j]["id"]): sim for i, j, sim in cand.pairs}
     rule_denials = {row["pair_key"] for row in found if row["kind"] == "denial"}  # as find_conflicts
     if scorer is not None:
-        found = conflicts.merge_flags(found, scored)
+        cap = scorer.flags_per_article if flag_threshold is None else None  # as conflicts.find_conflicts
+        found = conflicts.merge_flags(found, conflicts.cap_scored(scored, len(articles), cap))
     return conflicts.select_conflicts(found, claims, cand.analyses, rule_denials)
 
 

@@ -52,7 +52,9 @@ def _content_words(text: str) -> set[str]:
 
 
 def _counts(analysis: conflicts.Analysis) -> list[float]:
-    return [len(analysis.denial), len(analysis.hedges), len(analysis.negation), len(analysis.compliance),
+    # The denial lexicon's words only (the stance model was fitted on these counts), not the
+    # conflict rules' wider reading of a denial (conflicts.disowning_in).
+    return [len(conflicts.DENIAL_RE.findall(analysis.text)), len(analysis.hedges), len(analysis.negation), len(analysis.compliance),
             len(analysis.violation), len(analysis.quantities)]
 
 

@@ -7,8 +7,9 @@ segment, embed, candidate pairs), and every candidate pair is labelled from the 
 key: a pair is a conflict when one claim holds a side-a anchor and the other a side-b anchor of
 one gold conflict; every other candidate pair (agreement traps included) is not. The scorer
 (gradient-boosted trees by default, or a logistic regression) is fitted on three stories and
-scored on the fourth, in turn; its settings (`BOOSTING` or `C_VALUES`) and the flag threshold
-are chosen on the three as well, each of the three left out in turn. The shipped model
+scored on the fourth, in turn; its settings (`BOOSTING` or `C_VALUES`), the flag threshold
+and the cap on flags per article (`CAPS`) are chosen on the three as well, each of the three
+left out in turn. The shipped model
 (`models/conflict/model.json`) is then fitted on all four, with the threshold chosen the same
 way; `evaluation.json` keeps the leave-one-story-out figures. The key is incomplete (each
 story's SOURCES.md lists real conflicts left out), so some "negatives" are real conflicts:
@@ -32,6 +33,8 @@ from verify import cluster, conflict_model, conflicts, embed, ingest, pipeline, 
 
 HERE = Path(__file__).resolve().parent
 THRESHOLDS = [round(x, 2) for x in np.arange(0.05, 0.96, 0.05)]
+# Flags a corpus article the scorer may add at most (conflict_model.Scorer.flags_per_article).
+CAPS = (None, 0.5, 0.75, 1.0, 1.5, 2.0)
 C_VALUES = (0.1, 0.3, 1.0)
 # Small trees, slowly learnt, strongly regularised: 181 gold pairs among ~8,000 candidates leave
 # little to fit. Depth lets cues combine (a date clash counts when the words around the two dates
@@ -73,7 +76,7 @@ def story_rows(folder: Path, nli=None) -> dict:
         gold.append(hit)
         trap.append(next((tid for tid, a, b in traps if (i in a and j in b) or (i in b and j in a)), None))
     return {"name": folder.name, "X": np.asarray(X, dtype=float), "y": np.asarray(y), "gold": gold, "trap": trap,
-            "n_gold": len(key["conflicts"]), "flaggable": np.asarray(flaggable, dtype=bool)}
+            "n_gold": len(key["conflicts"]), "flaggable": np.asarray(flaggable, dtype=bool), "n_articles": len(articles)}
 
 
 def _training_rows(stories: list[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -101,8 +104,12 @@ def fit(stories: list[dict], config):
     return conflict_model.Scorer(model.coef_[0], float(model.intercept_[0]), mean, scale, 0.5, False)
 
 
-def figures(story: dict, probs: np.ndarray, threshold: float) -> dict:
+def figures(story: dict, probs: np.ndarray, threshold: float, cap: float | None = None) -> dict:
     flagged = (probs >= threshold) & story["flaggable"]
+    if cap is not None:  # the best-scored flags only, as conflicts.cap_scored keeps them
+        limit = max(1, int(round(cap * story["n_articles"])))
+        order = np.argsort(-np.where(flagged, probs, -1.0), kind="stable")
+        flagged &= np.isin(np.arange(len(probs)), order[:limit])
     found = {g for g, f in zip(story["gold"], flagged) if f and g}
     return {"found": len(found), "gold": story["n_gold"], "flagged": int(flagged.sum()),
             "gold_pairs": int((flagged & (story["y"] == 1)).sum()),
@@ -129,12 +136,14 @@ def choose(train: list[dict], configs=None):
             rest = train[:k] + train[k + 1:]
             held.append((s, fit(rest, c).probability(s["X"].tolist())))
         for t in THRESHOLDS:
-            score = objective([figures(s, p, t) for s, p in held])
-            if best is None or score > best[0]:
-                best = (score, c, t)
-    _, c, t = best
+            for cap in CAPS:
+                score = objective([figures(s, p, t, cap) for s, p in held])
+                if best is None or score > best[0]:
+                    best = (score, c, t, cap)
+    _, c, t, cap = best
     scorer = fit(train, c)
     scorer.flag_threshold = t
+    scorer.flags_per_article = cap
     return scorer, c
 
 
@@ -158,9 +167,10 @@ def main() -> None:
     loso = []
     for k, s in enumerate(stories):
         scorer, c = choose(stories[:k] + stories[k + 1:], configs)
-        figs = figures(s, scorer.probability(s["X"].tolist()), scorer.flag_threshold)
-        loso.append({"story": s["name"], "setting": c, "threshold": scorer.flag_threshold, **figs})
-        print(f"{s['name']:<22} {_setting(c)} F={scorer.flag_threshold:.2f}  found {figs['found']}/{figs['gold']}  "
+        figs = figures(s, scorer.probability(s["X"].tolist()), scorer.flag_threshold, scorer.flags_per_article)
+        loso.append({"story": s["name"], "setting": c, "threshold": scorer.flag_threshold,
+                     "flags_per_article": scorer.flags_per_article, **figs})
+        print(f"{s['name']:<22} {_setting(c)} F={scorer.flag_threshold:.2f} cap={scorer.flags_per_article}  found {figs['found']}/{figs['gold']}  "
               f"flagged {figs['flagged']}  gold pairs {figs['gold_pairs']}  traps {figs['traps']}", flush=True)
     total = {k: sum(r[k] for r in loso) for k in ("found", "gold", "flagged", "gold_pairs", "traps")}
     print(f"{'total':<22} found {total['found']}/{total['gold']} = {total['found'] / total['gold']:.2f}  "
@@ -172,7 +182,7 @@ def main() -> None:
     weights = sorted(_readable_weights(scorer).items(), key=lambda kv: -abs(kv[1]))
     (out / "evaluation.json").write_text(json.dumps({
         "learner": args.learner, "leave_one_story_out": loso, "total": total,
-        "shipped": {"setting": c, "flag_threshold": scorer.flag_threshold},
+        "shipped": {"setting": c, "flag_threshold": scorer.flag_threshold, "flags_per_article": scorer.flags_per_article},
         ("splits_by_feature" if scorer.trees else "weights_by_size"): [[k, round(v, 3)] for k, v in weights],
         "candidate_pairs": {s["name"]: len(s["y"]) for s in stories},
         "gold_conflicts_in_candidates": {s["name"]: len({g for g in s["gold"] if g}) for s in stories},
