@@ -252,6 +252,7 @@ def disowning_in(text: str) -> list[str]:
 
 
 def accused_in(text: str) -> set[str]:
+    """The parties `text` accuses of something culpable (see `_accusations`)."""
     return _accusations(text)[0]
 
 
@@ -776,7 +777,8 @@ def _rule_block(claims: list[dict], cand: Candidates, judge: NliJudge | None, pa
             about_denier = bool(denier & analyses[t].entities)
             referent = t in referents_of.get(d, set())
             # Unless it is what the denial answers, the other side must accuse the denying party
-            # of the act: name it and say it supplies, helps, violates, evades...
+            # of the act: name it and say it supplies, helps, violates, evades..., or accuse it
+            # by word order ("X accused <party> of ...", "<party> was behind ...": accused_in).
             accused = bool(denier & set(analyses[t].accused))
             if not referent and not (about_denier and analyses[t].violation) and not accused:
                 continue

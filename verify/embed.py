@@ -336,12 +336,9 @@ class OnnxEncoder:
 def encode_threads() -> int:
     """Batches an ONNX encoder runs at once, one thread each: $VERIFY_ENCODE_THREADS, else the
     cores this process may run on."""
-    if os.environ.get("VERIFY_ENCODE_THREADS", "").strip():
-        return max(1, int(os.environ["VERIFY_ENCODE_THREADS"]))
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    from verify import workers
+
+    return workers.cores("VERIFY_ENCODE_THREADS")
 
 
 @lru_cache(maxsize=4)

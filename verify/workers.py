@@ -129,12 +129,12 @@ def connect(address: str | None, timeout: float | None = None) -> Runner:
 PROCESS_MAP_FROM = 2000
 
 
-def cores() -> int:
-    """Cores this process may run on: $VERIFY_CORES, else the affinity mask (else cpu_count)."""
+def cores(variable: str = "VERIFY_CORES") -> int:
+    """Cores this process may run on: $`variable` when set, else the affinity mask (else cpu_count)."""
     import os
 
-    if os.environ.get("VERIFY_CORES", "").strip():
-        return max(1, int(os.environ["VERIFY_CORES"]))
+    if os.environ.get(variable, "").strip():
+        return max(1, int(os.environ[variable]))
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
