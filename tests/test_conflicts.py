@@ -540,6 +540,28 @@ def test_trees_walked_together_give_the_per_tree_log_odds_bit_for_bit():
     assert len(np.unique(together)) > 100  # the rows go down many paths
 
 
+def test_a_score_does_not_move_with_float_noise_in_its_inputs():
+    """A word overlap summed in another order differs by ~1e-15 (a set's order, a cached
+    vocabulary's columns). Put right at a tree's threshold, such noise must not change the score:
+    without rounding it crossed the split and moved a flagged pair's score from run to run."""
+    import numpy as np
+
+    from verify import conflict_model
+
+    scorer = conflict_model.load()
+    assert scorer is not None and scorer.trees is not None
+    column = conflict_model.FEATURES.index("word_overlap")
+    thresholds = sorted({float(t["threshold"][n]) for t in scorer.trees.trees
+                         for n in np.flatnonzero(~t["leaf"] & (t["feature"] == column))})
+    assert thresholds, "the shipped trees split on the word overlap"
+    base = np.zeros((len(thresholds), len(conflict_model.FEATURES)))
+    base[:, 0] = 0.8  # similar claims, so the overlap's splits are reached
+    at, above = base.copy(), base.copy()
+    at[:, column] = thresholds
+    above[:, column] = np.nextafter(np.asarray(thresholds), 1.0)
+    assert np.array_equal(scorer.probability(at.tolist()), scorer.probability(above.tolist()))
+
+
 # ---------------------------------------------------------------------------
 # Who is accused: a party's denial answers what accuses that party, not what it accuses
 # ---------------------------------------------------------------------------

@@ -180,7 +180,9 @@ class Scorer:
     def probability(self, rows: list[list[float]]) -> np.ndarray:
         if not len(rows):
             return np.zeros(0)
-        x = np.asarray(rows, dtype=float)
+        # Rounded: a word overlap summed in another order (a set's, a cached vocabulary's) differs
+        # by ~1e-15, enough to cross a tree's threshold and move a score from one run to the next.
+        x = np.round(np.asarray(rows, dtype=float), 9)
         if self.trees is not None:
             z = self.trees.log_odds(x)
         else:
