@@ -623,3 +623,29 @@ def test_a_partys_denial_conflicts_with_what_accuses_it(make_jsonl, tmp_path):
 def test_a_party_disowning_an_act_is_a_denial(text, disowned):
     assert bool(conflicts.disowning_in(text)) == disowned
     assert bool(analyse(text).denial) == disowned
+
+
+def test_a_reprinted_text_does_not_crowd_out_its_neighbours():
+    """Conflict candidates are searched over distinct texts: a copy is not its twin's nearest
+    neighbour (two copies of one text never conflict), and every copy pairs with the text the
+    original would have paired with."""
+    import numpy as np
+
+    v = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.8, 0.6, 0.0], [0.0, 0.6, 0.8]], dtype=np.float32)
+    sims, lo, hi = conflicts.distinct_neighbours(v, 1, ["Reuters", "Reuters", "AP", "AFP"])
+    pairs = {(int(i), int(j)) for i, j in zip(lo, hi)}
+    assert (0, 1) not in pairs
+    assert {(0, 2), (1, 2)} <= pairs
+    assert np.allclose(sims, 0.8, atol=1e-5)  # (2, 3) is below the floor: 0.36
+
+
+def test_copies_past_the_limit_pair_through_one_copy_of_each_origin():
+    import numpy as np
+
+    n = conflicts.MAX_COPIES + 4
+    v = np.array([[1.0, 0.0]] * n + [[0.8, 0.6]], dtype=np.float32)
+    origin = ["Site"] * (n - 1) + ["Other wire"] + ["AP"]
+    _, lo, hi = conflicts.distinct_neighbours(v, 1, origin)
+    partners = {int(i) for i, j in zip(lo, hi) if j == n}
+    assert len(partners) == conflicts.MAX_COPIES
+    assert n - 1 in partners  # the one copy of another origin is kept

@@ -301,11 +301,15 @@ def tokens(text: str) -> list[str]:
 
 
 def corpus_idf(texts: list[str]) -> dict[str, float]:
+    """Inverse document frequency of each word over the distinct texts: a verbatim reprint
+    repeats its sentences, and counted again they would make its words look common and move
+    every other pair's overlap."""
+    distinct = list(dict.fromkeys(texts))
     df: dict[str, int] = {}
-    for t in texts:
+    for t in distinct:
         for w in set(tokens(t)):
             df[w] = df.get(w, 0) + 1
-    n = len(texts)
+    n = len(distinct)
     return {w: math.log((1 + n) / (1 + c)) + 1.0 for w, c in df.items()}
 
 

@@ -574,6 +574,42 @@ def _is_assertion(analysis: Analysis) -> bool:
     return not analysis.denial and not analysis.compliance
 
 
+# Copies of one text a neighbour pair is expanded to (boilerplate repeated on every page of a
+# site would otherwise pair every copy with every copy of its neighbours).
+MAX_COPIES = 8
+
+
+def distinct_neighbours(vectors: np.ndarray, k: int, origin: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(similarities, i, j), i < j: each distinct vector's k nearest distinct vectors (exact
+    search), expanded to the claims that hold them. Searched over claims, a text reprinted
+    word for word is its copy's nearest neighbour and pushes another outlet's sentence out of
+    the k; two copies of one text never conflict, so they are not paired. A text held more
+    than MAX_COPIES times pairs through its first copies of each origin."""
+    from verify.cluster import nearest_neighbour_edges
+
+    groups: dict[bytes, list[int]] = {}
+    for i in range(len(vectors)):
+        groups.setdefault(np.ascontiguousarray(vectors[i]).tobytes(), []).append(i)
+    members = []
+    for rows in groups.values():
+        if len(rows) > MAX_COPIES:  # one copy of each origin first, then the rest in order
+            seen: set[str] = set()
+            firsts = [i for i in rows if not (origin[i] in seen or seen.add(origin[i]))]
+            taken = set(firsts)
+            rows = (firsts + [i for i in rows if i not in taken])[:MAX_COPIES]
+        members.append(rows)
+    first = np.fromiter((rows[0] for rows in members), dtype=np.int64, count=len(members))
+    edges = nearest_neighbour_edges(vectors[first], k, RELATED)
+    sims, lo, hi = [], [], []
+    for sim, u, v in edges:
+        for i in members[u]:
+            for j in members[v]:
+                sims.append(sim)
+                lo.append(min(i, j))
+                hi.append(max(i, j))
+    return (np.asarray(sims, dtype=np.float64), np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64))
+
+
 class PairList:
     """Candidate pairs (i, j, similarity) kept in three arrays and read back as tuples of Python
     numbers: ~16 bytes a pair where a list of tuples took ~150 (a 39k-claim corpus has ~300k).
@@ -632,8 +668,6 @@ def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarra
     `encode(texts) -> vectors` (same model as `vectors`) embeds what explicit denials reject.
     `neighbours`: a cluster.NeighbourIndex prepared on `vectors` (a large corpus), else exact search.
     `analyses`: `analyse` of each claim's text when the caller has them (a build reads them from its cache)."""
-    from verify.cluster import nearest_neighbour_edges
-
     by_article: dict[str, list[dict]] = {}
     for c in claims:
         by_article.setdefault(c["article_id"], []).append(c)
@@ -658,11 +692,7 @@ def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarra
     if neighbours is not None and neighbours.ready_for(vectors, k):
         near_sims, near_i, near_j = neighbours.edge_arrays(k, RELATED)
     else:
-        edges = nearest_neighbour_edges(vectors, k, RELATED, neighbours)
-        near_sims = np.fromiter((e[0] for e in edges), dtype=np.float64, count=len(edges))
-        near_i = np.fromiter((e[1] for e in edges), dtype=np.int64, count=len(edges))
-        near_j = np.fromiter((e[2] for e in edges), dtype=np.int64, count=len(edges))
-        del edges
+        near_sims, near_i, near_j = distinct_neighbours(vectors, k, origin)
     near_code = near_i * n + near_j  # a pair (i, j), i < j, as one number
     near_order = np.argsort(near_code)
     # What the denial search sets, by pair code, in the order it first sets each: the pairs among

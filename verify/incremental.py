@@ -287,8 +287,10 @@ class WordOverlaps:
     def __init__(self, texts: list[str], words=None):
         self.words = words if words is not None else word_sets(texts)[0]
         if self.words is not None and self.words.shape[1]:
-            df = np.asarray(self.words.sum(axis=0)).ravel()
-            n = len(texts)
+            # Over distinct texts, as corpus_idf: a reprint's sentences counted once.
+            first = np.fromiter({t: i for i, t in reversed(list(enumerate(texts)))}.values(), dtype=np.int64)
+            df = np.asarray(self.words[first].sum(axis=0)).ravel()
+            n = len(first)
             self.idf = np.log((1 + n) / (1 + df)) + 1.0
             self.weight = self.words @ self.idf  # per text: the summed weights of its words
         else:
