@@ -28,6 +28,10 @@ def test_reference_date_of_an_undated_article_is_its_latest_full_date():
     ("Biden authorized the strike on Wednesday.", "Biden authorized the strike on Feb. 2."),  # Wednesday = Feb. 1
     ("The quake struck at a depth of about 17.9km.", "The quake occurred at a depth of 7 kilometres."),
     ("Officials said 5,383 people were wounded.", "Officials said 5,385 others were injured."),
+    # Two counts joined by "and", each read with its own noun.
+    ("The jet carried two pilots and eight passengers.", "Officials named the five passengers and two pilots."),
+    # A bare decimal in a sentence about a quake is its magnitude, whatever town it is told near.
+    ("The agency measured the earthquake at 6.1 and said it was centred in Sela.", "The 6.4 magnitude quake struck near Varno."),
 ])
 def test_same_event_values_clash(a, b):
     assert clash(a, b)

@@ -57,7 +57,8 @@ NUMBER_RE = re.compile(
     r"(?<![\w.,:-])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|(?:" + "|".join(_NUMBER_WORDS) + r")\b)(?![.,:]\d)(?!st\b|nd\b|rd\b|th\b)"
     r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b)?"
     r"(?:(?:\s*-\s*|\s*)(?P<unit>" + _UNIT_RE + r")\b)?"
-    r"(?:[\s-]+(?P<noun>[a-z]+(?:\s+[a-z]+){0,3}))?",
+    # The counted noun stops at a conjunction: "three pilots and seven passengers" is two counts.
+    r"(?:[\s-]+(?P<noun>(?!(?:and|or|but|plus|while)\b)[a-z]+(?:\s+(?!(?:and|or|but|plus|while)\b)[a-z]+){0,3}))?",
     re.IGNORECASE,
 )
 # Counted things named differently: "5,383 wounded" and "5,385 others injured" are one count.
@@ -72,6 +73,11 @@ _ROLE_STOP = {"about", "around", "least", "than", "some", "said", "says", "accor
 _NAME_BEFORE = re.compile(r"(?<=[\w,;:)] )[A-Z][\w-]*\s+$")
 # "magnitude 6 or larger", "10 or more people": a bound written after the figure.
 _BOUND_AFTER = re.compile(r"\s+or\s+(more|larger|greater|higher|above|less|fewer|smaller|lower|below)\b", re.IGNORECASE)
+# A bare decimal such as "7.4" in a sentence about an earthquake is its magnitude ("AFAD
+# measured the quake at 7.4", "put the magnitude at 7.4 near Pazarcik").
+_QUAKE_WORDS = re.compile(r"\b(?:earthquakes?|quakes?|tremors?|temblors?|aftershocks?|seismic|magnitude|richter)\b", re.IGNORECASE)
+_MAGNITUDE_FIGURE = re.compile(r"^[1-9]\.\d$")
+_MAGNITUDE_NOUNS = {"near", "quake", "earthquake", "tremor", "temblor", "aftershock", "magnitude", "struck", "hit", "jolted"}
 _MAGNITUDE_BEFORE = re.compile(r"(?:\bmagnitude(?:\s+of)?|\bM|\bmeasuring|\bRichter(?:\s+scale)?(?:\s+of)?)\s*$", re.IGNORECASE)
 _NOUN_STOP = {"the", "a", "an", "and", "or", "of", "in", "on", "at", "to", "for", "by", "with", "from", "as", "was", "were",
               "is", "are", "has", "have", "had", "that", "this", "its", "their", "his", "her", "after", "before", "since",
@@ -250,6 +256,9 @@ def _extract(text: str) -> tuple:
             unit = words[0]  # "2.3 on the Richter scale"
         if not unit and _MAGNITUDE_BEFORE.search(text[max(0, m.start("num") - 25):m.start("num")]):
             unit = "magnitude"  # "a magnitude of 7.4", "M 7.5", "measuring 7.8"
+        if not unit and not m.group("scale") and _MAGNITUDE_FIGURE.match(m.group("num")) \
+                and (not words or _singular(words[0]) in _MAGNITUDE_NOUNS) and _QUAKE_WORDS.search(text):
+            unit = "magnitude"
         if unit:
             key = unit if unit in _UNITS else _singular(unit)
             key = {"kilometres": "km", "kilometers": "km"}.get(key, key)
@@ -272,7 +281,9 @@ def _extract(text: str) -> tuple:
         near = re.findall(r"[a-z]+", before.split(",")[-1].lower())[-3:] + re.findall(r"[a-z]+", after.split(",")[0].lower())[:3]
         role = frozenset(w for w in near if w not in _NOUN_STOP and w not in _ROLE_STOP and len(w) > 2
                          and w not in _UNITS and _singular(w) not in _UNITS and w not in ("kilometres", "kilometers", "metres", "meters"))
-        scope = frozenset(p.group("place") for p in PLACE_RE.finditer(before[-40:] + " " + after[:50]))
+        # Places starting near the figure, read in the whole text (a window cut "Pazarcik" short).
+        scope = frozenset(p.group("place") for p in PLACE_RE.finditer(text, max(0, m.start() - 40))
+                          if p.start() < m.end() + 50)
         numbers.append(Number(value, measure, approximate, m.group(0).strip(), bound, role, scope))
         frames.setdefault(m.group(0).strip(), _frame(text, m.start("num"), m.end()))
         orders.setdefault(m.group(0).strip(), _event_order(text, m.start("num"), m.end("num")))
@@ -370,8 +381,11 @@ def same_measure(x: Number, y: Number) -> bool:
     when the unit alone says little ("depth" for two lengths), and no two different places."""
     if x.measure != y.measure:
         return False
-    if x.scope and y.scope and not (x.scope & y.scope):
-        return False  # deaths in Turkey against deaths in Syria: parts, not the same whole
+    # Deaths in Turkey against deaths in Syria: parts, not the same whole. Not for magnitudes: one
+    # quake's is told with whichever town it struck near ("near Kahramanmaras", "in Pazarcik"),
+    # and which quake it was is read from sequence words ("the second quake": `other_events`).
+    if x.scope and y.scope and not (x.scope & y.scope) and x.measure != "magnitude":
+        return False
     if x.measure in _GENERIC_MEASURES:
         return bool(x.role & y.role)
     return True
