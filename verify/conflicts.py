@@ -41,7 +41,7 @@ KINDS = ("denial", "negation", "quantity", "date", "place", "verdict")
 # ---------------------------------------------------------------------------
 
 DENIAL_RE = re.compile(
-    r"\b(den(?:y|ies|ied|ying|ial)|reject(?:s|ed|ing)?|refut(?:e|es|ed|ing)|rebuff(?:s|ed)?|dismiss(?:es|ed)? (?:the |such |these |those )?(?:claims?|reports?|allegations?|accusations?)"
+    r"\b(den(?:y|ies|ied|ying|ial)|reject(?:s|ed|ing)?|refut(?:e|es|ed|ing)|rebuff(?:s|ed)?|dismiss(?:es|ed|ing)? (?:the |such |these |those |\w+['\u2019]s )?(?:claims?|reports?|allegations?|accusations?)"
     r"|unfounded|baseless|groundless|untrue|not true|false(?:ly)?|fabricat(?:ed|ion|ions)|lies|lying|nonsense|absurd|ridiculous"
     r"|slander(?:ous)?|smear|hoax|fake|debunk(?:ed|s)?|no evidence|disinformation|misinformation|not substantiated|unsubstantiated"
     r"|categorically|never happened|made up|satir(?:e|ical)|not real|rumou?rs? (?:are|were|is|was) (?:false|untrue|wrong))\b",
