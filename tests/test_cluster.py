@@ -7,7 +7,7 @@ import pytest
 
 from verify import cluster
 from verify.cluster import (CORROBORATED, SINGLE_SOURCE, build_clusters, cluster_id, group_claims,
-                            nearest_neighbour_edges, source_key, status_for)
+                            Similarity, lexical_vectors, nearest_neighbour_edges, source_key, status_for)
 
 
 def unit(*rows) -> np.ndarray:
@@ -237,3 +237,25 @@ def test_sparse_rows_of_average_linkage_compute_as_scipy_does():
             assert np.array_equal(ours[a].indices, theirs[a].indices)
             assert np.array_equal(ours[a].data, theirs[a].data)
     assert checked > 50
+
+
+
+def test_a_paraphrase_in_other_words_joins_as_a_mutual_best_match():
+    """Two claims of different articles, each the other's best match, whose meaning (embedding)
+    clears the mutual threshold while their few shared words pull the mixed similarity under it,
+    share a cluster; as few shared words and a meaning under the threshold do not."""
+    texts = ["Navy sailors found the balloon off the coast.", "The Navy managed to find what was left of the balloon.",
+             "Officials spoke about budgets.", "A committee debated taxes."]
+    article_of = ["a", "b", "c", "d"]
+
+    def grouped(dense: float) -> bool:
+        vectors = unit([1.0, 0.0, 0.0], [dense, (1 - dense ** 2) ** 0.5, 0.0], [0.0, 0.0, 1.0], [0.0, 0.2, 0.98])
+        mixed = Similarity(vectors, lexical_vectors(texts)).pairs(np.array([0]), np.array([1]))[0]
+        mutual = round(mixed + 0.03, 3)  # the mixed similarity is just under it, within the merge margin
+        assert mixed < mutual and mixed >= mutual - cluster.MEAN_MARGIN
+        assert (dense >= mutual) == (dense == 0.8)
+        groups = group_claims(vectors, threshold=0.95, texts=texts, article_of=article_of, mutual_threshold=mutual)
+        return [0, 1] in [sorted(g) for g in groups]
+
+    assert grouped(0.8)      # the embedding alone clears the mutual threshold
+    assert not grouped(0.4)  # neither does

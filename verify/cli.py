@@ -171,7 +171,8 @@ def build(
                                     help="Similarity (0.7 embedding cosine + 0.3 word TF-IDF cosine) for any two claims to share a cluster."),
     mutual_threshold: float = typer.Option(cluster.DEFAULT_MUTUAL_THRESHOLD, "--mutual-threshold", min=0.0, max=1.0,
                                            help="Lower similarity at which two claims of different articles join "
-                                                "when each is the other's best match in the other's article."),
+                                                "when each is the other's best match in the other's article "
+                                                "(by the mixed similarity, or by the embedding alone: a paraphrase in other words)."),
     nli_model: Optional[str] = NliOption,
     open_report: bool = typer.Option(False, "--open", help="Open the report in a web browser when one is available."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",

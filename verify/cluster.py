@@ -29,7 +29,7 @@ import numpy as np
 from verify.unionfind import find_root
 
 DEFAULT_THRESHOLD = 0.75         # any two claims this similar join
-DEFAULT_MUTUAL_THRESHOLD = 0.55  # two claims that are each other's best match across articles join from here
+DEFAULT_MUTUAL_THRESHOLD = 0.60  # two claims that are each other's best match across articles join from here
 NEIGHBOURS = 20
 LEXICAL_WEIGHT = 0.3   # share of the TF-IDF cosine in the similarity of two claims
 MEAN_MARGIN = 0.05     # two groups merge while their mean similarity stays above the lower floor - this
@@ -471,7 +471,16 @@ def linkage_edges(vectors: np.ndarray, sim: Similarity, threshold: float = DEFAU
         if denies is not None:
             flags = np.asarray(denies, dtype=bool)
             mutual &= flags[rows] == flags[cols]
-        keep = (sims >= threshold) | ((sims >= floor) & mutual)
+        # A paraphrase in other words is still each other's best match: its meaning (the
+        # embedding alone) may clear the floor where few shared words pull the mixed similarity
+        # under it ("Navy sailors had found the balloon" / "The Navy managed to find what was
+        # left of it"). Chosen leave-one-story-out with M: as many corroborated groups, half the
+        # statements merged into another's cluster.
+        below = np.flatnonzero(mutual & (sims < floor))
+        meant = np.zeros(len(sims), dtype=bool)
+        if len(below):
+            meant[below] = np.einsum("ij,ij->i", vectors[rows[below]], vectors[cols[below]]) >= floor
+        keep = (sims >= threshold) | (((sims >= floor) | meant) & mutual)
     else:
         keep = sims >= threshold
     edges = sorted(zip(sims[keep].tolist(), rows[keep].tolist(), cols[keep].tolist()), reverse=True)
