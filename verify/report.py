@@ -13,6 +13,7 @@ not run or call out.
 from __future__ import annotations
 
 import base64
+import bisect
 import contextlib
 import fcntl
 import hashlib
@@ -102,9 +103,15 @@ def sentence_context(text: str, start: int, end: int) -> tuple[str, str]:
     p1 = text.find("\n\n", end)
     p1 = len(text) if p1 < 0 else p1
     spans = [(s + p0, e + p0) for s, e in _sentences(text[p0:p1])]
-    before = [s for s in spans if s[1] <= start and "\n\n" not in text[s[1]:start]]
-    after = [s for s in spans if s[0] >= end and "\n\n" not in text[end:s[0]]]
-    return (text[slice(*before[-1])] if before else "", text[slice(*after[0])] if after else "")
+    # Spans are in order and do not overlap: the sentence before is the last one ending by
+    # `start`, the one after the first starting from `end` (found by bisection: a paragraph of
+    # thousands of sentences, each tested against the text between, took seconds), each kept
+    # when no paragraph break lies between.
+    i = bisect.bisect_right([e for _, e in spans], start) - 1
+    j = bisect.bisect_left([s for s, _ in spans], end)
+    before = spans[i] if i >= 0 and "\n\n" not in text[spans[i][1]:start] else None
+    after = spans[j] if j < len(spans) and "\n\n" not in text[end:spans[j][0]] else None
+    return (text[slice(*before)] if before else "", text[slice(*after)] if after else "")
 
 
 def origin_chips(by_origin, article_by_id: dict, wires: set[str]) -> list[dict]:
