@@ -282,7 +282,7 @@ def _extract(text: str) -> tuple:
         role = frozenset(w for w in near if w not in _NOUN_STOP and w not in _ROLE_STOP and len(w) > 2
                          and w not in _UNITS and _singular(w) not in _UNITS and w not in ("kilometres", "kilometers", "metres", "meters"))
         # Places starting near the figure, read in the whole text (a window cut "Pazarcik" short).
-        scope = frozenset(p.group("place") for p in PLACE_RE.finditer(text, max(0, m.start() - 40))
+        scope = frozenset(p.group("place") for p in PLACE_RE.finditer(text, max(0, m.start() - 40), m.end() + 120)
                           if p.start() < m.end() + 50)
         numbers.append(Number(value, measure, approximate, m.group(0).strip(), bound, role, scope))
         frames.setdefault(m.group(0).strip(), _frame(text, m.start("num"), m.end()))
