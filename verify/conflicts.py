@@ -28,7 +28,7 @@ import numpy as np
 from verify import names
 
 # Similarity bands (cosine, all-MiniLM-L6-v2 on canonical text).
-CORROBORATE = 0.75  # the clustering threshold: the same statement
+CORROBORATE = 0.75  # similar enough to say the same thing (relate's "corroborates"; FNC-1 stance reads it)
 SAME_EVENT = 0.62   # close enough that differing numbers, dates or places contradict
 RELATED = 0.40      # about the same thing
 NEAR_IDENTICAL = 0.82  # one statement, told with or without a negation
