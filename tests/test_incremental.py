@@ -294,9 +294,7 @@ def test_the_conflict_stage_flags_the_same_pairs_whatever_its_block_size(tmp_pat
     from verify import conflict_model, conflicts, embed, incremental, pipeline, store
 
     monkeypatch.setattr(conflicts, "PAIR_BLOCK", 7)
-    # New pair values written 10 at a time (many writes, some blocks' values waiting for the
-    # next), and each block's new claims' slots read on two worker processes.
-    monkeypatch.setattr(incremental, "PAIR_SAVE_ROWS", 10)
+    # Each block's new claims' slots read on two worker processes.
     monkeypatch.setattr(incremental, "SLOTS_PROCESSES_FROM", 3)
     monkeypatch.setattr(incremental, "PAIRS_PROCESSES_FROM", 4)  # and the new pairs of most blocks there too
     monkeypatch.setenv("VERIFY_CORES", "2")

@@ -247,27 +247,35 @@ ANALYSE_PROCESSES_FROM = 4000
 
 def analyses_cached(db, texts: list[str]) -> list[conflicts.Analysis]:
     """`conflicts.analyse(t)` for each text, those of texts analysed by an earlier build (same
-    code) read from the database."""
+    code) read from the database. Kept as one value, the cues of the last build's distinct texts
+    in one pickle (a pickle a text took ~60 us each to read back, 2.5 s at 40k claims)."""
     kind = "analyse:" + code_version("conflicts", "names")
     hashes = [text_hash(t) for t in texts]
-    stored = store.load_cached(db, kind, hashes)
+    raw = store.load_cached(db, kind, ["state"]).get("state")
+    stored: dict[str, tuple] = {}
+    if raw is not None:
+        stored_hashes, values = loads(raw)
+        stored = dict(zip(stored_hashes, values))
+    fields_of: dict[str, tuple] = {}
     done: dict[str, conflicts.Analysis] = {}
     todo: dict[str, str] = {}
     for t, h in zip(texts, hashes):
         if h not in done and h not in todo:
             if h in stored:
-                fields = dict(zip(_ANALYSIS_FIELDS, loads(stored[h])))
-                done[h] = conflicts.Analysis(text=t, lower=t.lower(), **fields)
+                fields_of[h] = stored[h]
+                done[h] = conflicts.Analysis(text=t, lower=t.lower(), **dict(zip(_ANALYSIS_FIELDS, stored[h])))
             else:
                 todo[h] = t
     # Many texts are read on all cores (workers.local_map): `analyse` is a function of the text alone.
-    new: dict[str, bytes] = {}
     for h, analysis in zip(todo, workers.local_map(conflicts.analyse, list(todo.values()), ANALYSE_PROCESSES_FROM)):
+        fields_of[h] = tuple(getattr(analysis, name) for name in _ANALYSIS_FIELDS)
         done[h] = analysis
-        new[h] = dumps(tuple(getattr(analysis, name) for name in _ANALYSIS_FIELDS))
     out = [done[h] for h in hashes]
-    store.save_cached(db, kind, new, keep=set(hashes), family="analyse:")
-    LAST["analyses"] = {"texts": len(done), "computed": len(new)}
+    if todo or len(fields_of) != len(stored):
+        distinct = list(fields_of)
+        store.save_cached(db, kind, {"state": dumps((distinct, [fields_of[h] for h in distinct]))}, keep={"state"},
+                          family="analyse:")
+    LAST["analyses"] = {"texts": len(done), "computed": len(todo)}
     return out
 
 
@@ -393,43 +401,184 @@ def _sub_problem(articles: list[dict], claims: list[dict], cand, pairs, referenc
 
 
 def _claim_keys(claims: list[dict], cand, reference: dict) -> list[str]:
-    """Per claim, what of it a pair's verdict reads (id, text, speaker and party, article, its date)."""
+    """Per claim, what of it a pair's verdict reads (id, text, speaker and party, article, its
+    date, who independently stands behind it)."""
     keys = []
-    for c in claims:
+    for c, origin in zip(claims, cand.origin):
         what = [c["id"], c["text"], c.get("speaker"), c["article_id"], c.get("position"),
-                sorted(cand.parties[c["id"]]), reference.get(c["article_id"])]
+                sorted(cand.parties[c["id"]]), reference.get(c["article_id"]), origin]
         keys.append(hashlib.sha256(json.dumps(what, ensure_ascii=False).encode("utf-8")).hexdigest()[:32])
     return keys
 
 
-def _pair_key(kind: str, claim_keys: list[str], cand, i: int, j: int, sim: float) -> str:
-    """Every input of the pair's rules verdict and features but the corpus IDF."""
-    what = "\x1f".join((kind, repr(float(sim)), claim_keys[i], claim_keys[j], cand.origin[i], cand.origin[j],
-                        "1" if j in cand.referents_of.get(i, ()) else "0", "1" if i in cand.referents_of.get(j, ()) else "0"))
-    return hashlib.blake2b(what.encode("utf-8"), digest_size=16).hexdigest()
+def pair_arrays(pairs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first, second, similarity) of candidate pairs as arrays (a PairList's own, or made)."""
+    if isinstance(pairs, conflicts.PairList):
+        return pairs.i.astype(np.int64), pairs.j.astype(np.int64), np.asarray(pairs.sim, dtype=np.float64)
+    return (np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs)),
+            np.fromiter((p[1] for p in pairs), dtype=np.int64, count=len(pairs)),
+            np.fromiter((p[2] for p in pairs), dtype=np.float64, count=len(pairs)))
 
 
-def _pair_value(features: list[float] | None, rule: dict | None, explained: list | None = None) -> bytes:
-    """The feature row as float64 bytes (exact), the rules' row as JSON when they flag the pair,
-    and once the scorer has flagged it, its explanation (conflict_model.explanation, with the
-    score left out) and whether it goes unflagged for want of one."""
-    head = np.asarray(features if features is not None else [], dtype=np.float64).tobytes()
-    rule_json = json.dumps(rule).encode("utf-8") if rule is not None else b""
-    return (len(head).to_bytes(4, "little") + head + len(rule_json).to_bytes(4, "little") + rule_json
-            + (json.dumps(explained).encode("utf-8") if explained is not None else b""))
+def _pair_key(cand, first: np.ndarray, second: np.ndarray, sim: np.ndarray) -> dict[str, np.ndarray]:
+    """Every input of the pairs' rules verdicts and features but the corpus IDF, as columns (a row
+    a pair `(first[n], second[n], sim[n])`): a pair's key is its two claims' keys (_claim_keys:
+    what of each claim the verdict reads), in order, and these columns. Its cached values are read
+    back only when all of them are equal (PairCache). An input of another kind goes here as a
+    column (one value a pair), into `_claim_keys` (one a claim) or into the cache's kind (one a
+    corpus); the cache compares every column it finds here."""
+    n = len(cand.origin)
+    answered = np.fromiter((d * n + t for d, targets in cand.referents_of.items() for t in targets), dtype=np.int64)
+    return {"similarity": np.asarray(sim, dtype=np.float64),
+            # whether the second claim is what the first one's denial answers, and the other way round
+            "answers_first": np.isin(first * n + second, answered).astype(np.uint8),
+            "answers_second": np.isin(second * n + first, answered).astype(np.uint8)}
 
 
-def _read_pair_value(value: bytes) -> tuple[np.ndarray, dict | None, list | None]:
-    n = int.from_bytes(value[:4], "little")
-    m = int.from_bytes(value[4 + n : 8 + n], "little")
-    rule, rest = value[8 + n : 8 + n + m], value[8 + n + m :]
-    return (np.frombuffer(value[4 : 4 + n], dtype=np.float64), json.loads(rule) if rule else None,
-            json.loads(rest) if rest else None)
+def _compact(column: np.ndarray) -> np.ndarray:
+    """A float64 feature column in the smallest of uint8, float32, float64 that holds every value
+    exactly (most features are flags and counts): read back as float64, the same numbers."""
+    for dtype in (np.uint8, np.float32):
+        with np.errstate(invalid="ignore", over="ignore"):
+            small = column.astype(dtype)
+        if np.array_equal(small.astype(np.float64), column, equal_nan=dtype is np.float32):
+            return small
+    return column
 
 
-# New pair values written to the cache in one transaction: a commit a block of pairs was ~5 s
-# of a 39k-claim build; this bounds what waits in memory (~20 MB) and what a killed build loses.
-PAIR_SAVE_ROWS = 50_000
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise equality, floats bit for bit."""
+    if a.dtype != b.dtype:
+        return np.zeros(len(a), dtype=bool)
+    if a.dtype.kind == "f":
+        view = f"i{a.dtype.itemsize}"
+        return a.view(view) == b.view(view)
+    return a == b
+
+
+class PairCache:
+    """The conflict stage's cached values of the last build's candidate pairs, held as one value
+    of columns (a numpy archive): the two claims' keys (indices into that build's claim keys)
+    and the other key columns (_pair_key) of each pair, its feature row (a column a feature, each
+    in the smallest exact dtype; word overlap left at 0), and, for the few pairs they exist for,
+    the rules' row and the explanation. Looking the pairs of a build up is a few array operations
+    (a sorted search of the two claims' numbers, then the key columns compared), not a key hashed
+    and a row read and decoded a pair (~6 s a build at ~300k pairs). `record` gathers this
+    build's values, `value()` is the archive to store: the pairs of this build only."""
+
+    def __init__(self, raw: bytes | None, claim_keys: list[str], first: np.ndarray, second: np.ndarray,
+                 columns: dict[str, np.ndarray]):
+        self.claim_keys, self.first, self.second, self.columns = claim_keys, first, second, columns
+        self.source = np.full(len(first), -1, dtype=np.int64)  # per pair: its row in the stored value, or -1
+        self.n_stored = -1
+        self.features: list[np.ndarray] | None = None
+        self.rule_of = self.explained_of = None
+        self.rules: list = []
+        self.explained: list = []
+        if raw is not None:
+            self._read(raw)
+        self._blocks: list[list[np.ndarray]] | None = None
+        self._new_rules: list[tuple[int, dict]] = []
+        self._new_explained: list[tuple[int, list]] = []
+        self.changed = False  # values this build adds (new pairs, new explanations)
+
+    def _read(self, raw: bytes) -> None:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+            stored_keys = data["claim_keys"].tolist()
+            a, b = data["first"].astype(np.int64), data["second"].astype(np.int64)
+            names = sorted(self.columns)
+            if sorted(data["key_names"].tolist()) != names:
+                return
+            stored_columns = {name: data[f"key_{name}"] for name in names}
+            n_features = int(data["n_features"])
+            self.features = [data[f"feature_{k}"] for k in range(n_features)] if n_features >= 0 else None
+            rule_at, explained_at = data["rule_at"], data["explained_at"]
+            self.rules = json.loads(data["rules"].tobytes()) if len(rule_at) else []
+            self.explained = json.loads(data["explanations"].tobytes()) if len(explained_at) else []
+        self.n_stored = len(a)
+        self.rule_of = np.full(len(a), -1, dtype=np.int64)
+        self.rule_of[rule_at] = np.arange(len(rule_at))
+        self.explained_of = np.full(len(a), -1, dtype=np.int64)
+        self.explained_of[explained_at] = np.arange(len(explained_at))
+        if not len(a) or not len(self.first):
+            return
+        number = {k: n for n, k in enumerate(stored_keys)}
+        mine = np.fromiter((number.get(k.encode("ascii"), -1) for k in self.claim_keys), dtype=np.int64,
+                           count=len(self.claim_keys))
+        size = len(stored_keys)
+        codes = a * size + b
+        order = np.argsort(codes, kind="stable")
+        fa, fb = mine[self.first], mine[self.second]
+        wanted = fa * size + fb
+        at = order[np.minimum(np.searchsorted(codes, wanted, sorter=order), len(codes) - 1)]
+        found = (fa >= 0) & (fb >= 0) & (codes[at] == wanted)
+        for name in names:
+            found &= _same(stored_columns[name][at], self.columns[name])
+        self.source = np.where(found, at, -1)
+
+    def block(self, start: int, n: int, n_features: int | None):
+        """(rows of the stored value or -1, feature matrix of the stored rows (float64; None without
+        a scorer), the rules' rows and the explanations (lists, None where there is none)) of
+        the pairs start..start+n."""
+        source = self.source[start : start + n]
+        have = np.flatnonzero(source >= 0)
+        features = None
+        if n_features is not None:
+            features = np.zeros((n, n_features), dtype=np.float64)
+            if len(have) and self.features is not None and len(self.features) == n_features:
+                for k, column in enumerate(self.features):
+                    features[have, k] = column[source[have]]
+        rules: list = [None] * n
+        explained: list = [None] * n
+        if len(have):
+            for m, r in zip(have.tolist(), self.rule_of[source[have]].tolist()):
+                if r >= 0:
+                    rules[m] = self.rules[r]
+            for m, e in zip(have.tolist(), self.explained_of[source[have]].tolist()):
+                if e >= 0:
+                    explained[m] = self.explained[e]
+        return source, features, rules, explained
+
+    def record(self, start: int, features: np.ndarray | None, rules: list, explained: list, new: bool) -> None:
+        """This build's values of the pairs start..start+len(rules), in order (features with word
+        overlap at 0). `new`: some of them are not in the stored value."""
+        if features is not None:
+            if self._blocks is None:
+                self._blocks = [[] for _ in range(features.shape[1])]
+            for k in range(features.shape[1]):
+                self._blocks[k].append(_compact(features[:, k]))
+        self._new_rules += [(start + n, r) for n, r in enumerate(rules) if r is not None]
+        self._new_explained += [(start + n, e) for n, e in enumerate(explained) if e is not None]
+        self.changed |= new
+
+    def value(self) -> bytes | None:
+        """The archive of this build's pairs, or None when the stored one already is (no pair new,
+        none gone, no new explanation)."""
+        if not self.changed and self.n_stored == len(self.first) and bool((self.source >= 0).all()):
+            return None
+        columns = {f"key_{name}": column for name, column in self.columns.items()}
+        features = {}
+        if self._blocks is not None:
+            features = {f"feature_{k}": np.concatenate(parts) for k, parts in enumerate(self._blocks)}
+        buffer = io.BytesIO()
+        np.savez(buffer, claim_keys=np.array([k.encode("ascii") for k in self.claim_keys], dtype="S32"),
+                 first=self.first.astype(np.int32), second=self.second.astype(np.int32),
+                 key_names=np.array(sorted(self.columns)), **columns,
+                 n_features=np.array(len(self._blocks) if self._blocks is not None else -1),
+                 rule_at=np.array([n for n, _ in self._new_rules], dtype=np.int64),
+                 rules=np.frombuffer(json.dumps([r for _, r in self._new_rules]).encode("utf-8"), dtype=np.uint8),
+                 explained_at=np.array([n for n, _ in self._new_explained], dtype=np.int64),
+                 explanations=np.frombuffer(json.dumps([e for _, e in self._new_explained]).encode("utf-8"),
+                                            dtype=np.uint8),
+                 **features)
+        return buffer.getvalue()
+
+
+def _as_read_back(value):
+    """A value as the cache gives it back (JSON: tuples become lists)."""
+    return json.loads(json.dumps(value)) if value is not None else None
+
+
 # New pairs in a block from which their values are computed in worker processes.
 PAIRS_PROCESSES_FROM = 2000
 # What the forked workers of the conflict stage read (set before they are forked).
@@ -525,18 +674,19 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
     kind = "pair:" + hashlib.sha256(version.encode()).hexdigest()[:16]
     reference = reference_dates_cached(db, articles) if scorer is not None else {}
     claim_keys = _claim_keys(claims, cand, reference)
+    first, second, similarity = pair_arrays(cand.pairs)
+    cache = PairCache(store.load_cached(db, kind, ["columns"]).get("columns"), claim_keys, first, second,
+                      _pair_key(cand, first, second, similarity))
+    n_features = len(conflict_model.FEATURES) if scorer is not None else None
     overlaps = None
     if scorer is not None and cand.pairs:
         texts = [c["text"] for c in claims]
         overlaps = WordOverlaps(texts, word_sets_cached(db, texts))
     threshold = None if scorer is None else scorer.flag_threshold if flag_threshold is None else flag_threshold
-    all_keys: set[str] = set()  # every pair's key: the cache keeps these, drops the rest
     # Each claim's slots, read once for the whole stage (a claim is in the pairs of many blocks),
     # as `conflict_model.claim_slots` reads them in a block's sub-problem: against its article's
     # reference date (_sub_problem gives it as the publication date).
     slots_of: dict[int, slots.Slots] = {}
-    # New cache values, written PAIR_SAVE_ROWS at a time (each write is a transaction of its own).
-    pending: dict[str, bytes] = {}
 
     def slots_for(pairs) -> list:
         needed = sorted({i for i, _, _ in pairs} | {j for _, j, _ in pairs})  # as _sub_problem orders them
@@ -552,15 +702,8 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
     scored: list[dict] = []   # the scorer's, in pair order
     try:
         for start, pairs in conflicts.pair_blocks(cand.pairs, block):
-            if len(pending) >= PAIR_SAVE_ROWS:
-                store.save_cached(db, kind, pending, family="pair:")
-                pending = {}
-            keys = [_pair_key(kind, claim_keys, cand, i, j, sim) for i, j, sim in pairs]
-            all_keys.update(keys)
-            stored = {key: _read_pair_value(value) for key, value in store.load_cached(db, kind, keys).items()}
-            stored.update((key, _read_pair_value(pending[key])) for key in keys if key in pending)
-            todo = [n for n, key in enumerate(keys) if key not in stored]
-            new: dict[str, bytes] = {}
+            source, features, rules, explained = cache.block(start, len(pairs), n_features)
+            todo = np.flatnonzero(source < 0).tolist()
             if todo:
                 missing = [pairs[n] for n in todo]
                 if nli is None and len(missing) >= PAIRS_PROCESSES_FROM and pool is None:
@@ -574,45 +717,40 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
                 else:
                     values = _new_pair_values(articles, claims, cand, missing, reference, scorer is not None, nli,
                                               slots_for)
-                for n, (i, j, _), (rule, row) in zip(todo, missing, values):
+                for n, (rule, row) in zip(todo, values):
                     if row is not None:
-                        row[WORD_OVERLAP] = 0.0
-                    new[keys[n]] = _pair_value(row, rule)
-                    stored[keys[n]] = _read_pair_value(new[keys[n]])  # as read back
-                pending.update(new)
+                        features[n] = row
+                    rules[n] = _as_read_back(rule)  # as read back
+                if features is not None:
+                    features[todo, WORD_OVERLAP] = 0.0
                 n_scored += len(todo)
                 if DETAILS:
                     scored_pairs += [(claims[pairs[n][0]]["id"], claims[pairs[n][1]]["id"]) for n in todo]
-            found += [dict(stored[key][1]) for key in keys if stored[key][1] is not None]
+            found += [dict(rule) for rule in rules if rule is not None]
             if scorer is None:
+                cache.record(start, None, rules, explained, bool(todo))
                 continue
-            features = np.vstack([stored[key][0] for key in keys])
+            stored_features = features.copy()
             features[:, WORD_OVERLAP] = overlaps.of(pairs)
             scores = scorer.probability(list(features))  # a list of rows, as the scorer takes them
-            flagged = [n for n in range(len(keys)) if scores[n] >= threshold]
-            if not flagged:
-                continue
+            flagged = np.flatnonzero(scores >= threshold).tolist()
             # A pair's explanation is a function of its inputs but the score (conflict_model.explanation):
             # made the first time the pair is flagged and kept with it, so a build over a grown corpus
             # does not read again the slots and cues of the thousands of pairs flagged before.
-            unexplained = [n for n in flagged if stored[keys[n]][2] is None]
+            unexplained = [n for n in flagged if explained[n] is None]
             if unexplained:
                 chosen = [pairs[n] for n in unexplained]
                 sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, chosen, reference)
-                explained: dict[str, bytes] = {}
                 for n, p in zip(unexplained, conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli, idf={},
                                                                         slots=slots_for(chosen))):
                     cmp = slots.compare(p.slots_a, p.slots_b, bool(p.parties_a & p.parties_b))
                     kind_, text, cues = conflict_model.explanation(p, cmp)
                     # As conflicts._scored_conflicts decides (without a judge): never flagged unexplained.
-                    value = [kind_, text, cues, kind_ == "contradiction" and p.nli is None]
-                    features_n, rule = stored[keys[n]][0], stored[keys[n]][1]
-                    explained[keys[n]] = _pair_value(features_n, rule, value)
-                    stored[keys[n]] = _read_pair_value(explained[keys[n]])  # as read back
-                pending.update(explained)
+                    explained[n] = _as_read_back([kind_, text, cues, kind_ == "contradiction" and p.nli is None])
+            cache.record(start, stored_features, rules, explained, bool(todo or unexplained))
             for n in flagged:
                 i, j, _ = pairs[n]
-                kind_, text, cues, unflagged = stored[keys[n]][2]
+                kind_, text, cues, unflagged = explained[n]
                 if unflagged:
                     continue
                 scored.append(conflicts._conflict_row(
@@ -622,7 +760,9 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
         if pool:
             pool.shutdown()
         _FORKED.clear()
-    store.save_cached(db, kind, pending, keep=all_keys, family="pair:")
+    value = cache.value()
+    if value is not None:  # one value, this build's pairs: those of earlier builds go with it
+        store.save_cached(db, kind, {"columns": value}, keep={"columns"}, family="pair:")
     LAST["conflicts"] = {"pairs": len(cand.pairs), "scored": n_scored}
     if DETAILS:  # which pairs, for the tests (a dict of every pair: not kept in a real build)
         LAST["conflicts"]["scored_pairs"] = scored_pairs
