@@ -616,38 +616,42 @@ def test_with_the_last_fits_word_weights_every_change_builds_as_a_full_build_wit
 
 
 def test_vectorised_neighbour_expansion_equals_the_loop(tmp_path, monkeypatch):
-    """`NeighbourIndex.prepare` expands most claims' neighbours with numpy (`_expand_single`) and
-    the rest in a loop: the lists must be the loop's for every claim, with twins (claims sharing
-    a text), claims next to twins, and vectors of texts the corpus no longer holds in the graph."""
+    """`NeighbourIndex.prepare` expands the claims' neighbours with numpy (`_expand`): the lists
+    must be the loop's (`_expand_loop`) for every claim, with twins (claims sharing a text), a
+    text more claims share than a row holds, claims next to twins, and vectors of texts the
+    corpus no longer holds in the graph."""
     from verify import cluster
 
     vectors, keys, _ = grouped(80, 4, seed=5)  # 320 vectors
     path = tmp_path / "verify.db.faiss"
     NeighbourIndex(path, "m", exact_limit=0).prepare(vectors, keys)  # the graph holds all 320
-    # Now 300 of them (20 gone, stale in the graph), and 3 of group 0 twice (twins).
-    keep = list(range(300)) + [0, 1, 2]
+    # Now 300 of them (20 gone, stale in the graph), 3 of group 0 twice (twins), one 25 times.
+    keep = list(range(300)) + [0, 1, 2] + [5] * 24
     now_vectors, now_keys = vectors[keep], [keys[i] for i in keep]
     looped = []
-    real = cluster.NeighbourIndex._expand_single
+    real = cluster.NeighbourIndex._expand_loop
 
-    def counted(self, *args):
-        looped.append(real(self, *args))
-        return looped[-1]
+    def loop(self, keys, *args):
+        looped.append(len(keys))
+        return real(self, keys, *args)
 
     def prepared(loop_only: bool):
         index = NeighbourIndex(path, "m", exact_limit=0)
-        monkeypatch.setattr(NeighbourIndex, "_expand_single",
-                            (lambda self, keys, *rest: list(range(len(keys)))) if loop_only else counted)
+        if loop_only:
+            monkeypatch.setattr(NeighbourIndex, "_expand", loop)
         assert index.prepare(now_vectors, now_keys)
         monkeypatch.undo()
         return index
 
     fast, slow = prepared(False), prepared(True)
+    assert looped == [len(now_keys)]
     assert not fast.rebuilt and len(fast.keys) == 320
     assert np.array_equal(fast._ids, slow._ids)
     assert np.array_equal(fast._sims, slow._sims)
     assert (fast._ids[:, 1] >= 0).all()  # every claim has neighbours
-    assert 6 <= len(looped[0]) <= len(now_keys) - 100  # both paths ran
+    twins = [i for i, k in enumerate(now_keys) if now_keys.count(k) > 1]
+    assert len(twins) == 31 and all(fast._sims[i, 1] == 1.0 for i in twins)
+    assert (fast._sims[twins[-1]] == 1.0).all()  # 25 claims of one text fill the row
     # The searches met the stale vectors, and the vectorised rows skipped them.
     stale = set(range(300, 320))
     assert any(int(g) in stale for g in fast._found[1].ravel())

@@ -402,12 +402,21 @@ def _sub_problem(articles: list[dict], claims: list[dict], cand, pairs, referenc
 
 def _claim_keys(claims: list[dict], cand, reference: dict) -> list[str]:
     """Per claim, what of it a pair's verdict reads (id, text, speaker and party, article, its
-    date, who independently stands behind it)."""
+    date, who independently stands behind it): each field as its length and its text (None as
+    a field of its own), so that no two inputs give one string."""
+    def field(value) -> str:
+        if value is None:
+            return "-"
+        value = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        return f"{len(value)}:{value}"
+
     keys = []
     for c, origin in zip(claims, cand.origin):
-        what = [c["id"], c["text"], c.get("speaker"), c["article_id"], c.get("position"),
-                sorted(cand.parties[c["id"]]), reference.get(c["article_id"]), origin]
-        keys.append(hashlib.sha256(json.dumps(what, ensure_ascii=False).encode("utf-8")).hexdigest()[:32])
+        parties = cand.parties[c["id"]]
+        what = "|".join((field(c["id"]), field(c["text"]), field(c.get("speaker")), field(c["article_id"]),
+                         field(c.get("position")), field(sorted(parties)) if parties else "[]",
+                         field(reference.get(c["article_id"])), field(origin)))
+        keys.append(hashlib.sha256(what.encode("utf-8", "surrogatepass")).hexdigest()[:32])
     return keys
 
 
