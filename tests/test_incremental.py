@@ -675,3 +675,86 @@ def test_saving_a_kind_drops_the_other_kinds_of_its_family_only(tmp_path, older)
         assert store.load_cached(db, "pair:mmmm", None) == {"k": "v", "k2": "v2"}
     finally:
         db.conn.close()
+
+
+def test_conflict_cues_kept_in_parts_read_back_as_computed(tmp_path, seed_claims, monkeypatch):
+    """`analyses_cached` adds a part with the cues of a build's new texts, reads every part back
+    as `conflicts.analyse` gives them, and writes the cues of the build's texts as one part when
+    too many stored texts left the corpus or the parts are too many."""
+    from verify import conflicts, incremental, store
+
+    texts = list(dict.fromkeys(c["text"] for c in seed_claims))
+    assert len(texts) > 60
+    db = store.open_db(tmp_path / "verify.db")
+
+    def parts():
+        kind = next(r[0] for r in db.conn.execute("select distinct kind from build_cache where kind like 'analyse:%'"))
+        return store.load_cached(db, kind, None)
+
+    def check(batch, computed, n_parts):
+        got = incremental.analyses_cached(db, batch)
+        assert got == [conflicts.analyse(t) for t in batch]
+        assert incremental.LAST["analyses"]["computed"] == computed
+        assert len(parts()) == n_parts
+
+    check(texts[:40], 40, 1)
+    check(texts[:40] + texts[40:50], 10, 2)         # a part for the 10 new texts
+    check(texts[:50], 0, 2)                         # nothing new: nothing written
+    check(texts[5:55] + texts[:2], 5, 3)            # 3 stored texts gone: a part more
+    check(texts[30:60], 5, 1)                       # 25 of 55 gone: all in one part again
+    assert sorted(loads_part(p) for p in parts().values()) == [sorted(incremental.text_hash(t) for t in texts[30:60])]
+    monkeypatch.setattr(incremental, "ANALYSE_PARTS", 2)
+    check(texts[30:61], 1, 2)
+    check(texts[30:62], 1, 1)                       # a third part would be too many
+    db.conn.close()
+
+
+def loads_part(raw):
+    from verify import incremental
+
+    return sorted(incremental.loads(raw)[0])
+
+
+def test_edge_similarities_read_back_are_the_pairs_own(tmp_path, seed_claims):
+    """`EdgeSimilarities` gives `Similarity.pairs` of any pairs, bit for bit, computing only the
+    pairs of claims (by vector key and text) an earlier build did not, whatever their order."""
+    from verify import incremental, store
+
+    texts = [c["text"] for c in seed_claims]
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(len(texts), 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    sim = cluster.Similarity(vectors, cluster.lexical_vectors(texts))
+    idents = [f"v{n}" + incremental.text_hash(t) for n, t in enumerate(texts)]
+    rows = rng.integers(0, len(texts), 400)
+    cols = rng.integers(0, len(texts), 400)
+    keep = rows < cols
+    rows, cols = rows[keep], cols[keep]
+    _, unique = np.unique(rows * len(texts) + cols, return_index=True)
+    rows, cols = rows[unique], cols[unique]
+    db = store.open_db(tmp_path / "verify.db")
+
+    def run(order, rows, cols, vectors=vectors):
+        s = cluster.Similarity(vectors[order], sim.lexical[order])
+        cached = incremental.EdgeSimilarities(db, "edges:test", [idents[n] for n in order], s)
+        got = cached(rows, cols)
+        assert got.tobytes() == s.pairs(rows, cols).tobytes()
+        cached.save()
+        return cached
+
+    assert run(np.arange(len(texts)), rows, cols).computed == len(rows)
+    assert run(np.arange(len(texts)), rows, cols).value is None  # nothing new: nothing written
+    # Claims in another order (the same pairs, renumbered), and a few pairs more.
+    order = rng.permutation(len(texts))
+    where = np.argsort(order)
+    known = set(zip(rows.tolist(), cols.tolist()))
+    more = [(n, n + 40) for n in range(10) if (n, n + 40) not in known]
+    more_r, more_c = np.array([r for r, _ in more]), np.array([c for _, c in more])
+    new_r = np.concatenate([where[rows], where[more_r]])
+    new_c = np.concatenate([where[cols], where[more_c]])
+    assert run(order, new_r, new_c).computed == len(more) > 0
+    # A claim's vector changed (another key): its pairs are computed again.
+    changed = idents[rows[0]]
+    idents[rows[0]] = "changed" + changed
+    assert run(np.arange(len(texts)), rows, cols).computed == int((rows == rows[0]).sum() + (cols == rows[0]).sum())
+    db.conn.close()

@@ -484,9 +484,10 @@ def group_claims(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, k: i
 def linkage_edges(vectors: np.ndarray, sim: Similarity, threshold: float = DEFAULT_THRESHOLD, k: int = NEIGHBOURS,
                   article_of: list | None = None, mutual_threshold: float = DEFAULT_MUTUAL_THRESHOLD,
                   denies: list[bool] | None = None,
-                  index: NeighbourIndex | None = None) -> tuple[list[tuple[float, int, int]], float]:
+                  index: NeighbourIndex | None = None, similarities=None) -> tuple[list[tuple[float, int, int]], float]:
     """`group_claims`' first half: the edges average linkage joins along, most similar first, and
-    the floor of the mean similarity of two groups that merge."""
+    the floor of the mean similarity of two groups that merge. `similarities(rows, cols)`: what
+    `sim.pairs` gives for those pairs (a build reads the unchanged ones from its cache)."""
     floor = min(threshold, mutual_threshold) if article_of is not None else threshold
     mean_floor = floor - MEAN_MARGIN if article_of is not None else threshold
     # Dense neighbours first (cheap, sub-quadratic), then the mixed similarity on those only.
@@ -500,7 +501,7 @@ def linkage_edges(vectors: np.ndarray, sim: Similarity, threshold: float = DEFAU
         rows = np.fromiter((i for _, i, _ in dense_edges), dtype=np.int64, count=len(dense_edges))
         cols = np.fromiter((j for _, _, j in dense_edges), dtype=np.int64, count=len(dense_edges))
         del dense_edges
-    sims = sim.pairs(rows, cols)
+    sims = (similarities or sim.pairs)(rows, cols)
     if article_of is not None:
         mutual = _mutual_best_mask(sims, rows, cols, article_of)
         if denies is not None:

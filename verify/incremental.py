@@ -245,37 +245,49 @@ _ANALYSIS_FIELDS = tuple(f.name for f in dataclasses.fields(conflicts.Analysis) 
 ANALYSE_PROCESSES_FROM = 4000
 
 
+# The conflict cues are kept in parts: a build adds one part with the cues of its new texts, and
+# writes all of this build's cues as one part again when the parts hold more than this share of
+# texts that left the corpus, or more than ANALYSE_PARTS parts.
+ANALYSE_STALE_SHARE = 0.25
+ANALYSE_PARTS = 8
+
+
 def analyses_cached(db, texts: list[str]) -> list[conflicts.Analysis]:
     """`conflicts.analyse(t)` for each text, those of texts analysed by an earlier build (same
-    code) read from the database. Kept as one value, the cues of the last build's distinct texts
-    in one pickle (a pickle a text took ~60 us each to read back, 2.5 s at 40k claims)."""
+    code) read from the database. Kept as a few values (parts), each the cues of many texts in
+    one pickle: a pickle a text took ~60 us each to read back (2.5 s at 40k claims), and one
+    pickle of all of them to write again for every added article (~0.7 s)."""
     kind = "analyse:" + code_version("conflicts", "names")
     hashes = [text_hash(t) for t in texts]
-    raw = store.load_cached(db, kind, ["state"]).get("state")
+    parts = store.load_cached(db, kind, None)
     stored: dict[str, tuple] = {}
-    if raw is not None:
-        stored_hashes, values = loads(raw)
-        stored = dict(zip(stored_hashes, values))
-    fields_of: dict[str, tuple] = {}
+    for key in sorted(parts):
+        part_hashes, values = loads(parts[key])
+        stored.update(zip(part_hashes, values))
     done: dict[str, conflicts.Analysis] = {}
     todo: dict[str, str] = {}
     for t, h in zip(texts, hashes):
         if h not in done and h not in todo:
             if h in stored:
-                fields_of[h] = stored[h]
                 done[h] = conflicts.Analysis(text=t, lower=t.lower(), **dict(zip(_ANALYSIS_FIELDS, stored[h])))
             else:
                 todo[h] = t
     # Many texts are read on all cores (workers.local_map): `analyse` is a function of the text alone.
+    new: dict[str, tuple] = {}
     for h, analysis in zip(todo, workers.local_map(conflicts.analyse, list(todo.values()), ANALYSE_PROCESSES_FROM)):
-        fields_of[h] = tuple(getattr(analysis, name) for name in _ANALYSIS_FIELDS)
+        new[h] = tuple(getattr(analysis, name) for name in _ANALYSIS_FIELDS)
         done[h] = analysis
     out = [done[h] for h in hashes]
-    if todo or len(fields_of) != len(stored):
-        distinct = list(fields_of)
-        store.save_cached(db, kind, {"state": dumps((distinct, [fields_of[h] for h in distinct]))}, keep={"state"},
+    stale = len(stored) - (len(done) - len(new))  # stored texts this build does not have
+    if stale > ANALYSE_STALE_SHARE * len(stored) or len(parts) + bool(new) > ANALYSE_PARTS:
+        every = {h: stored[h] if h in stored else new[h] for h in done}
+        value = dumps((list(every), list(every.values())))
+        store.save_cached(db, kind, {"all": value}, keep={"all"}, family="analyse:")
+    elif new:
+        key = "new-" + hashlib.sha256("".join(new).encode()).hexdigest()[:16]
+        store.save_cached(db, kind, {key: dumps((list(new), list(new.values())))}, keep={*parts, key},
                           family="analyse:")
-    LAST["analyses"] = {"texts": len(done), "computed": len(todo)}
+    LAST["analyses"] = {"texts": len(done), "computed": len(new), "parts": len(parts)}
     return out
 
 
@@ -901,6 +913,59 @@ def lexical_rows_cached(db, state: dict, texts: list[str]):
     return rows
 
 
+class EdgeSimilarities:
+    """`sim.pairs(rows, cols)` (the mixed similarity of the linkage graph's candidate edges), the
+    pairs of claims an earlier build computed under the same word weights read from the
+    database: a pair's similarity is a function of its two claims' vectors and TF-IDF rows
+    alone, that is of `idents` (per claim: its vector's key and its text's hash; `kind` holds
+    the code and the word weights), so it is the value `sim.pairs` gives, bit for bit. Kept as
+    one value of columns (the last build's idents, each pair's two numbers in it and its
+    similarity), written again when a pair is new or gone (~1 s of an added article at 40k
+    claims was these ~600k similarities)."""
+
+    def __init__(self, db, kind: str, idents: list[str], sim):
+        self.db, self.kind, self.idents, self.sim = db, kind, idents, sim
+        self.raw = store.load_cached(db, kind, ["columns"]).get("columns")
+        self.value: bytes | None = None
+        self.computed = 0
+
+    def __call__(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        out = np.empty(len(rows), dtype=np.float64)
+        found = np.zeros(len(rows), dtype=bool)
+        n_stored = -1
+        if self.raw is not None:
+            with np.load(io.BytesIO(self.raw), allow_pickle=False) as data:
+                number = {k: n for n, k in enumerate(data["idents"].tolist())}
+                a, b, sims = data["first"].astype(np.int64), data["second"].astype(np.int64), data["similarity"]
+            n_stored = len(a)
+            if len(a) and len(rows):
+                mine = np.fromiter((number.get(k.encode("ascii"), -1) for k in self.idents), dtype=np.int64,
+                                   count=len(self.idents))
+                size = len(number)
+                codes = a * size + b
+                order = np.argsort(codes, kind="stable")
+                fa, fb = mine[rows], mine[cols]
+                wanted = fa * size + fb
+                at = order[np.minimum(np.searchsorted(codes, wanted, sorter=order), len(codes) - 1)]
+                found = (fa >= 0) & (fb >= 0) & (codes[at] == wanted)
+                out[found] = sims[at[found]]
+        todo = np.flatnonzero(~found)
+        if len(todo):
+            out[todo] = self.sim.pairs(rows[todo], cols[todo])
+        self.computed = len(todo)
+        if len(todo) or len(rows) != n_stored:  # a pair new or gone: this build's pairs are kept
+            buffer = io.BytesIO()
+            np.savez(buffer, idents=np.array([k.encode("ascii") for k in self.idents]),
+                     first=rows.astype(np.int32), second=cols.astype(np.int32), similarity=out)
+            self.value = buffer.getvalue()
+        return out
+
+    def save(self) -> None:
+        if self.value is not None:
+            store.save_cached(self.db, self.kind, {"columns": self.value}, keep={"columns"}, family="edges:")
+
+
 def _components(n: int, edges: list[tuple[float, int, int]]) -> dict[int, tuple[list[int], list]]:
     """Root -> (members in index order, edges in their order) of each connected component of `edges`."""
     parent = list(range(n))
@@ -959,8 +1024,11 @@ def build_clusters_cached(db, claims: list[dict], vectors: np.ndarray, vector_ke
     lexical = lexical_rows_cached(db, state, texts)
     sim = cluster.Similarity(vectors, lexical)
     article_of = [c["article_id"] for c in claims]
+    similarities = EdgeSimilarities(db, "edges:" + code_version("cluster") + state["model"],
+                                    [v + text_hash(t) for v, t in zip(vector_keys, texts)], sim)
     edges, mean_floor = cluster.linkage_edges(vectors, sim, threshold, cluster.NEIGHBOURS, article_of, mutual_threshold,
-                                              denies, index)
+                                              denies, index, similarities)
+    similarities.save()
     position = {cid: i for i, cid in enumerate(ids)}
     stored = state["components"]
     kept: dict[str, list[list[str]]] = {}
