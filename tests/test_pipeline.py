@@ -373,8 +373,13 @@ def test_segmenting_and_analysing_in_worker_processes_builds_the_same_corpus(see
     monkeypatch.setenv("VERIFY_CORES", "2")
     monkeypatch.setattr(pipeline, "SEGMENT_PROCESSES_FROM", 1)
     monkeypatch.setattr(incremental, "ANALYSE_PROCESSES_FROM", 1)
+    monkeypatch.setattr(incremental, "EMBEDDING_INPUTS_PROCESSES_FROM", 1)
+    monkeypatch.setattr(incremental, "REFERENCE_PROCESSES_FROM", 1)
+    monkeypatch.setattr(incremental, "SHINGLES_PROCESSES_FROM", 1)
     pipeline.build([SEEDS], tmp_path / "verify.db", None)
-    assert len(pools) >= 2  # the segmenting and the cues ran in worker processes
+    # the shingles, the segmenting, the embedding inputs, the cues and the articles' dates ran in
+    # worker processes
+    assert len(pools) >= 5
     assert _export(tmp_path / "verify.db") == seed_export
     assert workers.PROCESS_MAP_FROM > 1
 

@@ -111,6 +111,10 @@ def text_hash(text: str) -> str:
 # ---------------------------------------------------------------------------
 
 
+# Article texts from which their shingles (copy detection) are made in worker processes.
+SHINGLES_PROCESSES_FROM = 300
+
+
 class CachedReads:
     """`ingest.read_file` through the database of an earlier build: a file whose path and bytes
     are unchanged (and the reader's code and trafilatura's version) gives the articles and
@@ -176,13 +180,15 @@ class CachedReads:
                 chunk = wanted[i : i + 500]
                 sql = f"select key, value from build_cache where kind = ? and key in ({','.join('?' * len(chunk))})"
                 found.update((k, np.frombuffer(v, dtype=np.uint64)) for k, v in self.conn.execute(sql, [self.shingle_kind, *chunk]))
-        out = []
+        todo: dict[str, str] = {}
         for a, h in zip(articles, hashes):
             if h not in found:
-                found[h] = provenance.shingles(a["text"])
-                self.new_shingles[h] = found[h].tobytes()
-            out.append(found[h])
-        return out
+                todo.setdefault(h, a["text"])
+        # Many texts are read on all cores: an article's shingles are a function of its text.
+        for h, value in zip(todo, workers.local_map(provenance.shingles, list(todo.values()), SHINGLES_PROCESSES_FROM)):
+            found[h] = value
+            self.new_shingles[h] = value.tobytes()
+        return [found[h] for h in hashes]
 
     def close(self) -> None:
         if self.conn is not None:
@@ -202,6 +208,15 @@ class CachedReads:
             store.save_cached(db, self.shingle_kind, self.new_shingles, keep=self.shingles_used, family="shingles:")
 
 
+# Articles from which their embedding inputs are made in worker processes.
+EMBEDDING_INPUTS_PROCESSES_FROM = 300
+
+
+def _embedding_inputs_of(compute, article_and_claims: tuple) -> list[str]:
+    article, claims = article_and_claims
+    return compute([article], claims)
+
+
 def embedding_inputs_cached(db, articles: list[dict], claims: list[dict], compute) -> list[str]:
     """`compute(articles, claims)` (pipeline.embedding_inputs: each claim's text with names made
     canonical, which reads its article's own aliases), article by article, those of an article
@@ -219,12 +234,17 @@ def embedding_inputs_cached(db, articles: list[dict], claims: list[dict], comput
     stored = store.load_cached(db, kind, list(keys.values()))
     out: list[str | None] = [None] * len(claims)
     new: dict[str, str] = {}
+    todo = [a for a in articles if by_article.get(a["id"]) and keys[a["id"]] not in stored]
+    # Many articles are done on all cores: an article's inputs are a function of it and its claims.
+    computed = dict(zip((a["id"] for a in todo), workers.local_map(
+        functools.partial(_embedding_inputs_of, compute),
+        [(a, [claims[n] for n in by_article[a["id"]]]) for a in todo], EMBEDDING_INPUTS_PROCESSES_FROM)))
     for a in articles:
         mine = by_article.get(a["id"], [])
         if not mine:
             continue
         key = keys[a["id"]]
-        texts = json.loads(stored[key]) if key in stored else compute([a], [claims[n] for n in mine])
+        texts = json.loads(stored[key]) if key in stored else computed[a["id"]]
         if key not in stored:
             new[key] = json.dumps(texts, ensure_ascii=False)
         for n, t in zip(mine, texts):
@@ -624,9 +644,17 @@ def _new_pair_values(articles, claims, cand, missing, reference, scored: bool, n
 
 def _forked_pair_values(pairs: list) -> list:
     """`_new_pair_values` of a slice of a block's new pairs, in a forked worker (a pair's values
-    are its own, whatever else is in its slice: the stage's result does not depend on its blocks)."""
+    are its own, whatever else is in its slice: the stage's result does not depend on its blocks),
+    with the claims' slots read before the workers were forked (`slots_of`: claim -> Slots):
+    each worker reading again the slots of every claim it met took the CPU time of reading them
+    all once more."""
+    slots_of = _FORKED.get("slots_of")
+
+    def slots_for(chosen) -> list:
+        return [slots_of[x] for x in sorted({i for i, _, _ in chosen} | {j for _, j, _ in chosen})]
+
     return _new_pair_values(_FORKED["articles"], _FORKED["claims"], _FORKED["cand"], pairs, _FORKED["reference"],
-                            _FORKED["scored"])
+                            _FORKED["scored"], slots_for=slots_for if slots_of is not None else None)
 
 
 # Claims whose slots are read in worker processes when a block has this many new ones.
@@ -644,6 +672,16 @@ def _claim_slot(text_and_date: tuple[str, str | None]):
     return slots.extract(*text_and_date)
 
 
+# Article texts from which their slots (for their reference dates) are read in worker processes.
+REFERENCE_PROCESSES_FROM = 300
+
+
+def _text_slots(text: str):
+    from verify import slots
+
+    return slots._extract(text)
+
+
 def reference_dates_cached(db, articles: list[dict]) -> dict[str, str | None]:
     """`slots.reference_dates(articles)`, the slots of article texts read by an earlier build
     (same code) taken from the database."""
@@ -653,6 +691,16 @@ def reference_dates_cached(db, articles: list[dict]) -> dict[str, str | None]:
     wanted = {text_hash(a["text"]) for a in articles}
     memo = {h: loads(v) for h, v in store.load_cached(db, kind, wanted).items()}
     new: dict[str, bytes] = {}
+    # Many new texts are read on all cores first (`_extract` is a function of the text alone).
+    todo = {}
+    for a in articles:
+        h = text_hash(a["text"])
+        if h not in memo:
+            todo.setdefault(h, a["text"])
+    if len(todo) >= REFERENCE_PROCESSES_FROM:
+        for h, value in zip(todo, workers.local_map(_text_slots, list(todo.values()), REFERENCE_PROCESSES_FROM)):
+            memo[h] = value
+            new[h] = dumps(value)
 
     def extract(text: str):
         h = text_hash(text)
@@ -709,11 +757,14 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
     # reference date (_sub_problem gives it as the publication date).
     slots_of: dict[int, slots.Slots] = {}
 
-    def slots_for(pairs) -> list:
-        needed = sorted({i for i, _, _ in pairs} | {j for _, j, _ in pairs})  # as _sub_problem orders them
+    def read_slots(needed: list[int]) -> None:
         todo = [x for x in needed if x not in slots_of]
         args = [(claims[x]["text"], _published(reference.get(claims[x]["article_id"]))) for x in todo]
         slots_of.update(zip(todo, workers.local_map(_claim_slot, args, SLOTS_PROCESSES_FROM)))
+
+    def slots_for(pairs) -> list:
+        needed = sorted({i for i, _, _ in pairs} | {j for _, j, _ in pairs})  # as _sub_problem orders them
+        read_slots(needed)
         return [slots_of[x] for x in needed]
 
     pool = None  # worker processes for the new pairs' values, made at the first block with many
@@ -732,6 +783,9 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
                     # each pair's values its own whatever else is in its slice.
                     _FORKED.update(articles=articles, claims=claims, cand=cand, reference=reference,
                                    scored=scorer is not None)
+                    if scorer is not None:  # the slots of the claims of every pair left, each read once
+                        read_slots(np.unique(np.concatenate([first[start:], second[start:]])).tolist())
+                        _FORKED["slots_of"] = slots_of
                     pool = workers.fork_pool(PAIRS_PROCESSES_FROM, len(missing)) or False
                 if nli is None and len(missing) >= PAIRS_PROCESSES_FROM and pool:
                     values = workers.pool_map(pool, workers.cores(), _forked_pair_values, missing, 2, per_slice=True)
