@@ -10,16 +10,20 @@ same code with empty caches. What is kept (table `build_cache`, store.m008; each
   * `read:` the articles and problems of an input file, by its path and bytes (CachedReads);
   * `shingles:` an article text's word 8-gram hashes (copy detection, provenance.copy_groups);
   * `embed-input:` an article's claims as embedded (names made canonical), by its text and claims;
-  * `analyse:` the conflict cues of a claim text (conflicts.analyse), by text hash;
+  * `analyse:` the conflict cues of claim texts (conflicts.analyse), by text hash, in a few
+    parts (one pickle each: a build adds the part of its new texts, ANALYSE_PARTS);
   * `slots:` the slots of an article text (its reference date, slots.reference_dates);
-  * `pair:` a candidate pair's conflict features and the rules' verdict (find_conflicts_cached),
-    by a key of everything the pair's score reads but the corpus-wide word weights, which are
-    applied afresh to every pair in every build; once the scorer flags it, its explanation
-    without the score (conflict_model.explanation);
+  * `pair:` the candidate pairs' conflict features and the rules' verdicts (find_conflicts_cached),
+    by a key of everything a pair's score reads but the corpus-wide word weights, which are
+    applied afresh to every pair in every build; once the scorer flags a pair, its explanation
+    without the score (conflict_model.explanation). One value of columns (PairCache), the pairs
+    of the last build;
   * `words:` the word sets of the word-overlap feature, one value: the rows of the last build's
     distinct claim texts and their vocabulary (word_sets_cached);
   * `cluster:` the clustering's word weights and each linkage component's groups
     (build_clusters_cached);
+  * `edges:` the mixed similarities of the linkage graph's candidate edges under the word
+    weights, by the two claims' vector keys and text hashes (EdgeSimilarities), one value;
   * `lexical:` the clustering's TF-IDF rows of the last build's distinct claim texts, under the
     word weights' fingerprint (lexical_rows_cached).
 The nearest-neighbour lists are kept with the HNSW graph (cluster.NeighbourIndex).
@@ -726,9 +730,11 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
     scored again: the result is the full computation's, with word overlaps equal to ~1e-15.
 
     The pairs go through all that `block` at a time (default conflicts.PAIR_BLOCK): a
-    block's cached values, inputs, features and scores are dropped before the next, only the
-    flagged rows and the pairs' cache keys are kept, so the stage's memory does not grow with the
-    number of pairs (a pair's result does not depend on the block it is in).
+    block's inputs, features as float64 and scores are dropped before the next; kept are the
+    flagged rows, the last build's cache as columns and this build's values for the next one
+    (PairCache: features in their smallest exact dtype, ~15-20 MB for ~300k pairs), so the
+    stage's memory grows with the number of pairs only by those columns (a pair's result does
+    not depend on the block it is in).
 
     With `judge` (a user's NLI model) everything is computed (no cache)."""
     from verify import conflict_model, slots
