@@ -443,14 +443,15 @@ def _claim_keys(claims: list[dict], cand, reference: dict) -> list[str]:
     def field(value) -> str:
         if value is None:
             return "-"
-        value = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        return f"{len(value)}:{value}"
+        if isinstance(value, str):
+            return f"{len(value)}:{value}"
+        return f"#{value!r}"  # a number
 
     keys = []
     for c, origin in zip(claims, cand.origin):
         parties = cand.parties[c["id"]]
         what = "|".join((field(c["id"]), field(c["text"]), field(c.get("speaker")), field(c["article_id"]),
-                         field(c.get("position")), field(sorted(parties)) if parties else "[]",
+                         field(c.get("position")), "[" + "".join(map(field, sorted(parties))) + "]",
                          field(reference.get(c["article_id"])), field(origin)))
         keys.append(hashlib.sha256(what.encode("utf-8", "surrogatepass")).hexdigest()[:32])
     return keys
@@ -499,6 +500,16 @@ def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         view = f"i{a.dtype.itemsize}"
         return a.view(view) == b.view(view)
     return a == b
+
+
+def _lookup(codes: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position in `codes` of each of `wanted`, whether it is there) for distinct `codes`."""
+    if not len(codes):
+        return np.zeros(len(wanted), dtype=np.int64), np.zeros(len(wanted), dtype=bool)
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    where = np.minimum(np.searchsorted(ordered, wanted), len(codes) - 1)
+    return order[where], ordered[where] == wanted
 
 
 class PairCache:
@@ -551,12 +562,9 @@ class PairCache:
         mine = np.fromiter((number.get(k.encode("ascii"), -1) for k in self.claim_keys), dtype=np.int64,
                            count=len(self.claim_keys))
         size = len(stored_keys)
-        codes = a * size + b
-        order = np.argsort(codes, kind="stable")
         fa, fb = mine[self.first], mine[self.second]
-        wanted = fa * size + fb
-        at = order[np.minimum(np.searchsorted(codes, wanted, sorter=order), len(codes) - 1)]
-        found = (fa >= 0) & (fb >= 0) & (codes[at] == wanted)
+        at, found = _lookup(a * size + b, fa * size + fb)
+        found &= (fa >= 0) & (fb >= 0)
         for name in names:
             found &= _same(stored_columns[name][at], self.columns[name])
         self.source = np.where(found, at, -1)
@@ -1003,12 +1011,9 @@ class EdgeSimilarities:
                 mine = np.fromiter((number.get(k.encode("ascii"), -1) for k in self.idents), dtype=np.int64,
                                    count=len(self.idents))
                 size = len(number)
-                codes = a * size + b
-                order = np.argsort(codes, kind="stable")
                 fa, fb = mine[rows], mine[cols]
-                wanted = fa * size + fb
-                at = order[np.minimum(np.searchsorted(codes, wanted, sorter=order), len(codes) - 1)]
-                found = (fa >= 0) & (fb >= 0) & (codes[at] == wanted)
+                at, found = _lookup(a * size + b, fa * size + fb)
+                found &= (fa >= 0) & (fb >= 0)
                 out[found] = sims[at[found]]
         todo = np.flatnonzero(~found)
         if len(todo):
