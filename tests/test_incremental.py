@@ -294,9 +294,7 @@ def test_the_conflict_stage_flags_the_same_pairs_whatever_its_block_size(tmp_pat
     from verify import conflict_model, conflicts, embed, incremental, pipeline, store
 
     monkeypatch.setattr(conflicts, "PAIR_BLOCK", 7)
-    # New pair values written 10 at a time (many writes, some blocks' values waiting for the
-    # next), and each block's new claims' slots read on two worker processes.
-    monkeypatch.setattr(incremental, "PAIR_SAVE_ROWS", 10)
+    # Each block's new claims' slots read on two worker processes.
     monkeypatch.setattr(incremental, "SLOTS_PROCESSES_FROM", 3)
     monkeypatch.setattr(incremental, "PAIRS_PROCESSES_FROM", 4)  # and the new pairs of most blocks there too
     monkeypatch.setenv("VERIFY_CORES", "2")
@@ -618,38 +616,42 @@ def test_with_the_last_fits_word_weights_every_change_builds_as_a_full_build_wit
 
 
 def test_vectorised_neighbour_expansion_equals_the_loop(tmp_path, monkeypatch):
-    """`NeighbourIndex.prepare` expands most claims' neighbours with numpy (`_expand_single`) and
-    the rest in a loop: the lists must be the loop's for every claim, with twins (claims sharing
-    a text), claims next to twins, and vectors of texts the corpus no longer holds in the graph."""
+    """`NeighbourIndex.prepare` expands the claims' neighbours with numpy (`_expand`): the lists
+    must be the loop's (`_expand_loop`) for every claim, with twins (claims sharing a text), a
+    text more claims share than a row holds, claims next to twins, and vectors of texts the
+    corpus no longer holds in the graph."""
     from verify import cluster
 
     vectors, keys, _ = grouped(80, 4, seed=5)  # 320 vectors
     path = tmp_path / "verify.db.faiss"
     NeighbourIndex(path, "m", exact_limit=0).prepare(vectors, keys)  # the graph holds all 320
-    # Now 300 of them (20 gone, stale in the graph), and 3 of group 0 twice (twins).
-    keep = list(range(300)) + [0, 1, 2]
+    # Now 300 of them (20 gone, stale in the graph), 3 of group 0 twice (twins), one 25 times.
+    keep = list(range(300)) + [0, 1, 2] + [5] * 24
     now_vectors, now_keys = vectors[keep], [keys[i] for i in keep]
     looped = []
-    real = cluster.NeighbourIndex._expand_single
+    real = cluster.NeighbourIndex._expand_loop
 
-    def counted(self, *args):
-        looped.append(real(self, *args))
-        return looped[-1]
+    def loop(self, keys, *args):
+        looped.append(len(keys))
+        return real(self, keys, *args)
 
     def prepared(loop_only: bool):
         index = NeighbourIndex(path, "m", exact_limit=0)
-        monkeypatch.setattr(NeighbourIndex, "_expand_single",
-                            (lambda self, keys, *rest: list(range(len(keys)))) if loop_only else counted)
+        if loop_only:
+            monkeypatch.setattr(NeighbourIndex, "_expand", loop)
         assert index.prepare(now_vectors, now_keys)
         monkeypatch.undo()
         return index
 
     fast, slow = prepared(False), prepared(True)
+    assert looped == [len(now_keys)]
     assert not fast.rebuilt and len(fast.keys) == 320
     assert np.array_equal(fast._ids, slow._ids)
     assert np.array_equal(fast._sims, slow._sims)
     assert (fast._ids[:, 1] >= 0).all()  # every claim has neighbours
-    assert 6 <= len(looped[0]) <= len(now_keys) - 100  # both paths ran
+    twins = [i for i, k in enumerate(now_keys) if now_keys.count(k) > 1]
+    assert len(twins) == 31 and all(fast._sims[i, 1] == 1.0 for i in twins)
+    assert (fast._sims[twins[-1]] == 1.0).all()  # 25 claims of one text fill the row
     # The searches met the stale vectors, and the vectorised rows skipped them.
     stale = set(range(300, 320))
     assert any(int(g) in stale for g in fast._found[1].ravel())
@@ -673,3 +675,86 @@ def test_saving_a_kind_drops_the_other_kinds_of_its_family_only(tmp_path, older)
         assert store.load_cached(db, "pair:mmmm", None) == {"k": "v", "k2": "v2"}
     finally:
         db.conn.close()
+
+
+def test_conflict_cues_kept_in_parts_read_back_as_computed(tmp_path, seed_claims, monkeypatch):
+    """`analyses_cached` adds a part with the cues of a build's new texts, reads every part back
+    as `conflicts.analyse` gives them, and writes the cues of the build's texts as one part when
+    too many stored texts left the corpus or the parts are too many."""
+    from verify import conflicts, incremental, store
+
+    texts = list(dict.fromkeys(c["text"] for c in seed_claims))
+    assert len(texts) > 60
+    db = store.open_db(tmp_path / "verify.db")
+
+    def parts():
+        kind = next(r[0] for r in db.conn.execute("select distinct kind from build_cache where kind like 'analyse:%'"))
+        return store.load_cached(db, kind, None)
+
+    def check(batch, computed, n_parts):
+        got = incremental.analyses_cached(db, batch)
+        assert got == [conflicts.analyse(t) for t in batch]
+        assert incremental.LAST["analyses"]["computed"] == computed
+        assert len(parts()) == n_parts
+
+    check(texts[:40], 40, 1)
+    check(texts[:40] + texts[40:50], 10, 2)         # a part for the 10 new texts
+    check(texts[:50], 0, 2)                         # nothing new: nothing written
+    check(texts[5:55] + texts[:2], 5, 3)            # 3 stored texts gone: a part more
+    check(texts[30:60], 5, 1)                       # 25 of 55 gone: all in one part again
+    assert sorted(loads_part(p) for p in parts().values()) == [sorted(incremental.text_hash(t) for t in texts[30:60])]
+    monkeypatch.setattr(incremental, "ANALYSE_PARTS", 2)
+    check(texts[30:61], 1, 2)
+    check(texts[30:62], 1, 1)                       # a third part would be too many
+    db.conn.close()
+
+
+def loads_part(raw):
+    from verify import incremental
+
+    return sorted(incremental.loads(raw)[0])
+
+
+def test_edge_similarities_read_back_are_the_pairs_own(tmp_path, seed_claims):
+    """`EdgeSimilarities` gives `Similarity.pairs` of any pairs, bit for bit, computing only the
+    pairs of claims (by vector key and text) an earlier build did not, whatever their order."""
+    from verify import incremental, store
+
+    texts = [c["text"] for c in seed_claims]
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(len(texts), 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    sim = cluster.Similarity(vectors, cluster.lexical_vectors(texts))
+    idents = [f"v{n}" + incremental.text_hash(t) for n, t in enumerate(texts)]
+    rows = rng.integers(0, len(texts), 400)
+    cols = rng.integers(0, len(texts), 400)
+    keep = rows < cols
+    rows, cols = rows[keep], cols[keep]
+    _, unique = np.unique(rows * len(texts) + cols, return_index=True)
+    rows, cols = rows[unique], cols[unique]
+    db = store.open_db(tmp_path / "verify.db")
+
+    def run(order, rows, cols, vectors=vectors):
+        s = cluster.Similarity(vectors[order], sim.lexical[order])
+        cached = incremental.EdgeSimilarities(db, "edges:test", [idents[n] for n in order], s)
+        got = cached(rows, cols)
+        assert got.tobytes() == s.pairs(rows, cols).tobytes()
+        cached.save()
+        return cached
+
+    assert run(np.arange(len(texts)), rows, cols).computed == len(rows)
+    assert run(np.arange(len(texts)), rows, cols).value is None  # nothing new: nothing written
+    # Claims in another order (the same pairs, renumbered), and a few pairs more.
+    order = rng.permutation(len(texts))
+    where = np.argsort(order)
+    known = set(zip(rows.tolist(), cols.tolist()))
+    more = [(n, n + 40) for n in range(10) if (n, n + 40) not in known]
+    more_r, more_c = np.array([r for r, _ in more]), np.array([c for _, c in more])
+    new_r = np.concatenate([where[rows], where[more_r]])
+    new_c = np.concatenate([where[cols], where[more_c]])
+    assert run(order, new_r, new_c).computed == len(more) > 0
+    # A claim's vector changed (another key): its pairs are computed again.
+    changed = idents[rows[0]]
+    idents[rows[0]] = "changed" + changed
+    assert run(np.arange(len(texts)), rows, cols).computed == int((rows == rows[0]).sum() + (cols == rows[0]).sum())
+    db.conn.close()

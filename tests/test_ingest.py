@@ -409,6 +409,30 @@ def test_jsonl_bad_line_is_a_problem_and_other_rows_are_read(make_jsonl):
     assert "\n" not in message
 
 
+def test_a_big_corpus_read_on_worker_processes_gives_what_one_process_reads(make_jsonl, monkeypatch):
+    """From ingest.CORPUS_PROCESSES_FROM rows on, a corpus's rows are cleaned on worker
+    processes: the same articles, in order, and the same problems, naming their lines."""
+    from verify import ingest, workers
+
+    good = {"id": "g", "title": "Good row", "outlet": "Yonhap",
+            "text": "SEOUL, May 1 (Yonhap) -- The central bank raised interest rates by half a point on Thursday."}
+    rows = [dict(good, id=f"g{n}", title=f"Row {n}") for n in range(12)]
+    rows[3] = "{not json at all"
+    rows[7] = {"id": "empty", "text": " "}
+    path = make_jsonl("corpus.jsonl", rows)
+    here = read_articles([path])
+    used = []
+    real = workers.pool_map
+    monkeypatch.setattr(workers, "pool_map", lambda *args, **kw: used.append(args[2]) or real(*args, **kw))
+    monkeypatch.setenv("VERIFY_CORES", "2")
+    monkeypatch.setattr(ingest, "CORPUS_PROCESSES_FROM", 5)
+    there = read_articles([path])
+    assert used == [ingest._parsed_row]
+    assert there == here
+    assert len(here[0]) == 10 and [p.message for p in here[1]] == [p.message for p in there[1]]
+    assert any("line 4" in p.message for p in here[1]) and any("line 8" in p.message for p in here[1])
+
+
 def test_csv_one_article_per_row_with_metadata(make_file):
     path = make_file("corpus.csv", "")
     with path.open("w", newline="", encoding="utf-8") as fh:

@@ -373,7 +373,31 @@ def test_segmenting_and_analysing_in_worker_processes_builds_the_same_corpus(see
     monkeypatch.setenv("VERIFY_CORES", "2")
     monkeypatch.setattr(pipeline, "SEGMENT_PROCESSES_FROM", 1)
     monkeypatch.setattr(incremental, "ANALYSE_PROCESSES_FROM", 1)
+    monkeypatch.setattr(incremental, "EMBEDDING_INPUTS_PROCESSES_FROM", 1)
+    monkeypatch.setattr(incremental, "REFERENCE_PROCESSES_FROM", 1)
+    monkeypatch.setattr(incremental, "SHINGLES_PROCESSES_FROM", 1)
     pipeline.build([SEEDS], tmp_path / "verify.db", None)
-    assert len(pools) >= 2  # the segmenting and the cues ran in worker processes
+    # the shingles, the segmenting, the embedding inputs, the cues and the articles' dates ran in
+    # worker processes
+    assert len(pools) >= 5
     assert _export(tmp_path / "verify.db") == seed_export
     assert workers.PROCESS_MAP_FROM > 1
+
+
+def test_a_build_runs_with_fewer_collections_and_restores_the_collectors_thresholds(tmp_path, monkeypatch):
+    """`pipeline.build` runs with the collector at GC_THRESHOLDS and leaves it as it found it,
+    also when the build fails."""
+    import gc
+
+    from verify import pipeline
+
+    seen = []
+    real = pipeline.ingest.read_articles
+    monkeypatch.setattr(pipeline.ingest, "read_articles", lambda *a, **kw: seen.append(gc.get_threshold()) or real(*a, **kw))
+    before = gc.get_threshold()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(pipeline.NothingToBuild):
+        pipeline.build([empty], tmp_path / "verify.db")
+    assert seen == [pipeline.GC_THRESHOLDS]
+    assert gc.get_threshold() == before

@@ -167,9 +167,75 @@ class NeighbourIndex:
         n, width = len(keys), SEARCH_K + 1
         out_ids = np.full((n, width), -1, dtype=np.int64)
         out_sims = np.zeros((n, width), dtype=np.float32)
-        looped = self._expand_single(keys, claims_of, row_of, sims, ids, out_ids, out_sims)
-        for i in looped:
-            key = keys[i]
+        self._expand(keys, claims_of, row_of, sims, ids, out_ids, out_sims)
+        self._n, self._ids, self._sims = n, out_ids, out_sims
+        return True
+
+    def _expand(self, keys: list[str], claims_of: dict[str, list[int]], row_of: dict[str, int],
+                sims: np.ndarray, ids: np.ndarray, out_ids: np.ndarray, out_sims: np.ndarray) -> None:
+        """`prepare`'s expansion of each distinct key's searched neighbours into each claim's row,
+        vectorised (`_expand_loop` is the same, a claim at a time; tests/test_incremental.py):
+        the claim itself, then the other claims of its text (its twins, similarity 1), then the
+        claims of each searched neighbour in search order (all the claims of a text, in claim
+        order), skipping empty slots, its own text and texts no claim has any more, up to the
+        row's width."""
+        n, width = out_ids.shape
+        n_graph = len(self.keys)
+        size = np.zeros(n_graph + 1, dtype=np.int64)  # graph position -> its claims; last: an empty slot
+        members: list[int] = []
+        for g, k in enumerate(self.keys):
+            got = claims_of.get(k)
+            if got:
+                size[g] = len(got)
+                members += got
+        start = np.zeros(n_graph + 1, dtype=np.int64)
+        start[1:] = np.cumsum(size[:-1])
+        members_arr = np.asarray(members, dtype=np.int64)
+        own = np.fromiter((self.position[k] for k in keys), dtype=np.int64, count=n)
+        claim = np.arange(n)
+        out_ids[:, 0], out_sims[:, 0] = claim, 1.0
+        m = size[own]  # claims sharing the claim's text, itself included
+
+        def within(counts: np.ndarray) -> np.ndarray:
+            """0..counts[x]-1 for each x, concatenated."""
+            total = int(counts.sum())
+            return np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+
+        # Twins: the other claims of its text, in claim order.
+        twins = np.flatnonzero(m > 1)
+        if len(twins):
+            who = np.repeat(twins, m[twins])
+            u = within(m[twins])
+            other = members_arr[start[own[who]] + u]
+            keep = other != who
+            who, other = who[keep], other[keep]
+            column = 1 + within(m[twins] - 1)
+            fits = column < width
+            out_ids[who[fits], column[fits]] = other[fits]
+            out_sims[who[fits], column[fits]] = 1.0
+        # Neighbours: each searched text's claims, after the claim's own text's.
+        rows = np.fromiter((row_of[k] for k in keys), dtype=np.int64, count=n)
+        slots = ids[rows]
+        slot = np.where(slots < 0, n_graph, slots)
+        counts = np.where(slot != own[:, None], size[slot], 0)
+        offset = m[:, None] + np.cumsum(counts, axis=1) - counts
+        at = np.flatnonzero(counts.ravel())
+        if len(at):
+            c = counts.ravel()[at]
+            who = np.repeat(at // slots.shape[1], c)
+            t = within(c)
+            column = np.repeat(offset.ravel()[at], c) + t
+            other = members_arr[np.repeat(start[slot.ravel()[at]], c) + t]
+            found = np.repeat(sims[rows].ravel()[at], c)
+            fits = column < width
+            out_ids[who[fits], column[fits]] = other[fits]
+            out_sims[who[fits], column[fits]] = found[fits]
+
+    def _expand_loop(self, keys: list[str], claims_of: dict[str, list[int]], row_of: dict[str, int],
+                     sims: np.ndarray, ids: np.ndarray, out_ids: np.ndarray, out_sims: np.ndarray) -> None:
+        """`_expand`, a claim at a time (the reference the tests hold it to)."""
+        width = out_ids.shape[1]
+        for i, key in enumerate(keys):
             r = row_of[key]
             got = [i] + [j for j in claims_of[key] if j != i][: width - 1]
             got_sims = [1.0] * len(got)
@@ -188,37 +254,6 @@ class NeighbourIndex:
                     got_sims.append(float(s))
             out_ids[i, : len(got)] = got
             out_sims[i, : len(got)] = got_sims
-        self._n, self._ids, self._sims = n, out_ids, out_sims
-        return True
-
-    def _expand_single(self, keys: list[str], claims_of: dict[str, list[int]], row_of: dict[str, int],
-                       sims: np.ndarray, ids: np.ndarray, out_ids: np.ndarray, out_sims: np.ndarray) -> list[int]:
-        """`prepare`'s expansion, vectorised, for the claims whose text no other claim shares and
-        whose searched neighbours are each one claim or none (most of a corpus): the claim itself,
-        then its neighbours in search order, skipping empty slots and vectors no claim has any
-        more, as the loop does. Returns the claims left to the loop (twins, or a twin among
-        their neighbours)."""
-        n_graph = len(self.keys)
-        claim_at = np.full(n_graph + 1, -1, dtype=np.int64)  # graph position -> its one claim (-2: twins); last: empty slot
-        for g, k in enumerate(self.keys):
-            got = claims_of.get(k)
-            if got is not None:
-                claim_at[g] = got[0] if len(got) == 1 else -2
-        single = np.fromiter((len(claims_of[k]) == 1 for k in keys), dtype=bool, count=len(keys))
-        rows = np.fromiter((row_of[k] for k in keys), dtype=np.int64, count=len(keys))
-        neighbour = claim_at[np.where(ids[rows] < 0, n_graph, ids[rows])]  # per claim: the claim at each slot
-        single &= ~(neighbour == -2).any(axis=1)
-        chosen = np.flatnonzero(single)
-        if len(chosen):
-            neighbour, found = neighbour[chosen], sims[rows[chosen]]
-            valid = (neighbour >= 0) & (neighbour != chosen[:, None])
-            column = np.cumsum(valid, axis=1)  # where each valid neighbour goes, after the claim itself
-            keep = valid & (column < out_ids.shape[1])
-            at, slot = np.nonzero(keep)
-            out_ids[chosen, 0], out_sims[chosen, 0] = chosen, 1.0
-            out_ids[chosen[at], column[at, slot]] = neighbour[at, slot]
-            out_sims[chosen[at], column[at, slot]] = found[at, slot]
-        return np.flatnonzero(~single).tolist()
 
     def _search(self, uniq: list[str], query: np.ndarray, width: int, n_before: int, runner=None):
         """(similarities, graph positions) of each distinct key's `width` nearest graph vectors.
@@ -449,9 +484,10 @@ def group_claims(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, k: i
 def linkage_edges(vectors: np.ndarray, sim: Similarity, threshold: float = DEFAULT_THRESHOLD, k: int = NEIGHBOURS,
                   article_of: list | None = None, mutual_threshold: float = DEFAULT_MUTUAL_THRESHOLD,
                   denies: list[bool] | None = None,
-                  index: NeighbourIndex | None = None) -> tuple[list[tuple[float, int, int]], float]:
+                  index: NeighbourIndex | None = None, similarities=None) -> tuple[list[tuple[float, int, int]], float]:
     """`group_claims`' first half: the edges average linkage joins along, most similar first, and
-    the floor of the mean similarity of two groups that merge."""
+    the floor of the mean similarity of two groups that merge. `similarities(rows, cols)`: what
+    `sim.pairs` gives for those pairs (a build reads the unchanged ones from its cache)."""
     floor = min(threshold, mutual_threshold) if article_of is not None else threshold
     mean_floor = floor - MEAN_MARGIN if article_of is not None else threshold
     # Dense neighbours first (cheap, sub-quadratic), then the mixed similarity on those only.
@@ -465,7 +501,7 @@ def linkage_edges(vectors: np.ndarray, sim: Similarity, threshold: float = DEFAU
         rows = np.fromiter((i for _, i, _ in dense_edges), dtype=np.int64, count=len(dense_edges))
         cols = np.fromiter((j for _, _, j in dense_edges), dtype=np.int64, count=len(dense_edges))
         del dense_edges
-    sims = sim.pairs(rows, cols)
+    sims = (similarities or sim.pairs)(rows, cols)
     if article_of is not None:
         mutual = _mutual_best_mask(sims, rows, cols, article_of)
         if denies is not None:

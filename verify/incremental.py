@@ -10,16 +10,20 @@ same code with empty caches. What is kept (table `build_cache`, store.m008; each
   * `read:` the articles and problems of an input file, by its path and bytes (CachedReads);
   * `shingles:` an article text's word 8-gram hashes (copy detection, provenance.copy_groups);
   * `embed-input:` an article's claims as embedded (names made canonical), by its text and claims;
-  * `analyse:` the conflict cues of a claim text (conflicts.analyse), by text hash;
+  * `analyse:` the conflict cues of claim texts (conflicts.analyse), by text hash, in a few
+    parts (one pickle each: a build adds the part of its new texts, ANALYSE_PARTS);
   * `slots:` the slots of an article text (its reference date, slots.reference_dates);
-  * `pair:` a candidate pair's conflict features and the rules' verdict (find_conflicts_cached),
-    by a key of everything the pair's score reads but the corpus-wide word weights, which are
-    applied afresh to every pair in every build; once the scorer flags it, its explanation
-    without the score (conflict_model.explanation);
+  * `pair:` the candidate pairs' conflict features and the rules' verdicts (find_conflicts_cached),
+    by a key of everything a pair's score reads but the corpus-wide word weights, which are
+    applied afresh to every pair in every build; once the scorer flags a pair, its explanation
+    without the score (conflict_model.explanation). One value of columns (PairCache), the pairs
+    of the last build;
   * `words:` the word sets of the word-overlap feature, one value: the rows of the last build's
     distinct claim texts and their vocabulary (word_sets_cached);
   * `cluster:` the clustering's word weights and each linkage component's groups
     (build_clusters_cached);
+  * `edges:` the mixed similarities of the linkage graph's candidate edges under the word
+    weights, by the two claims' vector keys and text hashes (EdgeSimilarities), one value;
   * `lexical:` the clustering's TF-IDF rows of the last build's distinct claim texts, under the
     word weights' fingerprint (lexical_rows_cached).
 The nearest-neighbour lists are kept with the HNSW graph (cluster.NeighbourIndex).
@@ -111,6 +115,10 @@ def text_hash(text: str) -> str:
 # ---------------------------------------------------------------------------
 
 
+# Article texts from which their shingles (copy detection) are made in worker processes.
+SHINGLES_PROCESSES_FROM = 300
+
+
 class CachedReads:
     """`ingest.read_file` through the database of an earlier build: a file whose path and bytes
     are unchanged (and the reader's code and trafilatura's version) gives the articles and
@@ -176,13 +184,15 @@ class CachedReads:
                 chunk = wanted[i : i + 500]
                 sql = f"select key, value from build_cache where kind = ? and key in ({','.join('?' * len(chunk))})"
                 found.update((k, np.frombuffer(v, dtype=np.uint64)) for k, v in self.conn.execute(sql, [self.shingle_kind, *chunk]))
-        out = []
+        todo: dict[str, str] = {}
         for a, h in zip(articles, hashes):
             if h not in found:
-                found[h] = provenance.shingles(a["text"])
-                self.new_shingles[h] = found[h].tobytes()
-            out.append(found[h])
-        return out
+                todo.setdefault(h, a["text"])
+        # Many texts are read on all cores: an article's shingles are a function of its text.
+        for h, value in zip(todo, workers.local_map(provenance.shingles, list(todo.values()), SHINGLES_PROCESSES_FROM)):
+            found[h] = value
+            self.new_shingles[h] = value.tobytes()
+        return [found[h] for h in hashes]
 
     def close(self) -> None:
         if self.conn is not None:
@@ -202,6 +212,15 @@ class CachedReads:
             store.save_cached(db, self.shingle_kind, self.new_shingles, keep=self.shingles_used, family="shingles:")
 
 
+# Articles from which their embedding inputs are made in worker processes.
+EMBEDDING_INPUTS_PROCESSES_FROM = 300
+
+
+def _embedding_inputs_of(compute, article_and_claims: tuple) -> list[str]:
+    article, claims = article_and_claims
+    return compute([article], claims)
+
+
 def embedding_inputs_cached(db, articles: list[dict], claims: list[dict], compute) -> list[str]:
     """`compute(articles, claims)` (pipeline.embedding_inputs: each claim's text with names made
     canonical, which reads its article's own aliases), article by article, those of an article
@@ -219,12 +238,17 @@ def embedding_inputs_cached(db, articles: list[dict], claims: list[dict], comput
     stored = store.load_cached(db, kind, list(keys.values()))
     out: list[str | None] = [None] * len(claims)
     new: dict[str, str] = {}
+    todo = [a for a in articles if by_article.get(a["id"]) and keys[a["id"]] not in stored]
+    # Many articles are done on all cores: an article's inputs are a function of it and its claims.
+    computed = dict(zip((a["id"] for a in todo), workers.local_map(
+        functools.partial(_embedding_inputs_of, compute),
+        [(a, [claims[n] for n in by_article[a["id"]]]) for a in todo], EMBEDDING_INPUTS_PROCESSES_FROM)))
     for a in articles:
         mine = by_article.get(a["id"], [])
         if not mine:
             continue
         key = keys[a["id"]]
-        texts = json.loads(stored[key]) if key in stored else compute([a], [claims[n] for n in mine])
+        texts = json.loads(stored[key]) if key in stored else computed[a["id"]]
         if key not in stored:
             new[key] = json.dumps(texts, ensure_ascii=False)
         for n, t in zip(mine, texts):
@@ -245,29 +269,49 @@ _ANALYSIS_FIELDS = tuple(f.name for f in dataclasses.fields(conflicts.Analysis) 
 ANALYSE_PROCESSES_FROM = 4000
 
 
+# The conflict cues are kept in parts: a build adds one part with the cues of its new texts, and
+# writes all of this build's cues as one part again when the parts hold more than this share of
+# texts that left the corpus, or more than ANALYSE_PARTS parts.
+ANALYSE_STALE_SHARE = 0.25
+ANALYSE_PARTS = 8
+
+
 def analyses_cached(db, texts: list[str]) -> list[conflicts.Analysis]:
     """`conflicts.analyse(t)` for each text, those of texts analysed by an earlier build (same
-    code) read from the database."""
+    code) read from the database. Kept as a few values (parts), each the cues of many texts in
+    one pickle: a pickle a text took ~60 us each to read back (2.5 s at 40k claims), and one
+    pickle of all of them to write again for every added article (~0.7 s)."""
     kind = "analyse:" + code_version("conflicts", "names")
     hashes = [text_hash(t) for t in texts]
-    stored = store.load_cached(db, kind, hashes)
+    parts = store.load_cached(db, kind, None)
+    stored: dict[str, tuple] = {}
+    for key in sorted(parts):
+        part_hashes, values = loads(parts[key])
+        stored.update(zip(part_hashes, values))
     done: dict[str, conflicts.Analysis] = {}
     todo: dict[str, str] = {}
     for t, h in zip(texts, hashes):
         if h not in done and h not in todo:
             if h in stored:
-                fields = dict(zip(_ANALYSIS_FIELDS, loads(stored[h])))
-                done[h] = conflicts.Analysis(text=t, lower=t.lower(), **fields)
+                done[h] = conflicts.Analysis(text=t, lower=t.lower(), **dict(zip(_ANALYSIS_FIELDS, stored[h])))
             else:
                 todo[h] = t
     # Many texts are read on all cores (workers.local_map): `analyse` is a function of the text alone.
-    new: dict[str, bytes] = {}
+    new: dict[str, tuple] = {}
     for h, analysis in zip(todo, workers.local_map(conflicts.analyse, list(todo.values()), ANALYSE_PROCESSES_FROM)):
+        new[h] = tuple(getattr(analysis, name) for name in _ANALYSIS_FIELDS)
         done[h] = analysis
-        new[h] = dumps(tuple(getattr(analysis, name) for name in _ANALYSIS_FIELDS))
     out = [done[h] for h in hashes]
-    store.save_cached(db, kind, new, keep=set(hashes), family="analyse:")
-    LAST["analyses"] = {"texts": len(done), "computed": len(new)}
+    stale = len(stored) - (len(done) - len(new))  # stored texts this build does not have
+    if stale > ANALYSE_STALE_SHARE * len(stored) or len(parts) + bool(new) > ANALYSE_PARTS:
+        every = {h: stored[h] if h in stored else new[h] for h in done}
+        value = dumps((list(every), list(every.values())))
+        store.save_cached(db, kind, {"all": value}, keep={"all"}, family="analyse:")
+    elif new:
+        key = "new-" + hashlib.sha256("".join(new).encode()).hexdigest()[:16]
+        store.save_cached(db, kind, {key: dumps((list(new), list(new.values())))}, keep={*parts, key},
+                          family="analyse:")
+    LAST["analyses"] = {"texts": len(done), "computed": len(new), "parts": len(parts)}
     return out
 
 
@@ -395,43 +439,201 @@ def _sub_problem(articles: list[dict], claims: list[dict], cand, pairs, referenc
 
 
 def _claim_keys(claims: list[dict], cand, reference: dict) -> list[str]:
-    """Per claim, what of it a pair's verdict reads (id, text, speaker and party, article, its date)."""
+    """Per claim, what of it a pair's verdict reads (id, text, speaker and party, article, its
+    date, who independently stands behind it): each field as its length and its text (None as
+    a field of its own), so that no two inputs give one string."""
+    def field(value) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, str):
+            return f"{len(value)}:{value}"
+        return f"#{value!r}"  # a number
+
     keys = []
-    for c in claims:
-        what = [c["id"], c["text"], c.get("speaker"), c["article_id"], c.get("position"),
-                sorted(cand.parties[c["id"]]), reference.get(c["article_id"])]
-        keys.append(hashlib.sha256(json.dumps(what, ensure_ascii=False).encode("utf-8")).hexdigest()[:32])
+    for c, origin in zip(claims, cand.origin):
+        parties = cand.parties[c["id"]]
+        what = "|".join((field(c["id"]), field(c["text"]), field(c.get("speaker")), field(c["article_id"]),
+                         field(c.get("position")), "[" + "".join(map(field, sorted(parties))) + "]",
+                         field(reference.get(c["article_id"])), field(origin)))
+        keys.append(hashlib.sha256(what.encode("utf-8", "surrogatepass")).hexdigest()[:32])
     return keys
 
 
-def _pair_key(kind: str, claim_keys: list[str], cand, i: int, j: int, sim: float) -> str:
-    """Every input of the pair's rules verdict and features but the corpus IDF."""
-    what = "\x1f".join((kind, repr(float(sim)), claim_keys[i], claim_keys[j], cand.origin[i], cand.origin[j],
-                        "1" if j in cand.referents_of.get(i, ()) else "0", "1" if i in cand.referents_of.get(j, ()) else "0"))
-    return hashlib.blake2b(what.encode("utf-8"), digest_size=16).hexdigest()
+def pair_arrays(pairs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first, second, similarity) of candidate pairs as arrays (a PairList's own, or made)."""
+    if isinstance(pairs, conflicts.PairList):
+        return pairs.i.astype(np.int64), pairs.j.astype(np.int64), np.asarray(pairs.sim, dtype=np.float64)
+    return (np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs)),
+            np.fromiter((p[1] for p in pairs), dtype=np.int64, count=len(pairs)),
+            np.fromiter((p[2] for p in pairs), dtype=np.float64, count=len(pairs)))
 
 
-def _pair_value(features: list[float] | None, rule: dict | None, explained: list | None = None) -> bytes:
-    """The feature row as float64 bytes (exact), the rules' row as JSON when they flag the pair,
-    and once the scorer has flagged it, its explanation (conflict_model.explanation, with the
-    score left out) and whether it goes unflagged for want of one."""
-    head = np.asarray(features if features is not None else [], dtype=np.float64).tobytes()
-    rule_json = json.dumps(rule).encode("utf-8") if rule is not None else b""
-    return (len(head).to_bytes(4, "little") + head + len(rule_json).to_bytes(4, "little") + rule_json
-            + (json.dumps(explained).encode("utf-8") if explained is not None else b""))
+def _pair_key(cand, first: np.ndarray, second: np.ndarray, sim: np.ndarray) -> dict[str, np.ndarray]:
+    """Every input of the pairs' rules verdicts and features but the corpus IDF, as columns (a row
+    a pair `(first[n], second[n], sim[n])`): a pair's key is its two claims' keys (_claim_keys:
+    what of each claim the verdict reads), in order, and these columns. Its cached values are read
+    back only when all of them are equal (PairCache). An input of another kind goes here as a
+    column (one value a pair), into `_claim_keys` (one a claim) or into the cache's kind (one a
+    corpus); the cache compares every column it finds here."""
+    n = len(cand.origin)
+    answered = np.fromiter((d * n + t for d, targets in cand.referents_of.items() for t in targets), dtype=np.int64)
+    return {"similarity": np.asarray(sim, dtype=np.float64),
+            # whether the second claim is what the first one's denial answers, and the other way round
+            "answers_first": np.isin(first * n + second, answered).astype(np.uint8),
+            "answers_second": np.isin(second * n + first, answered).astype(np.uint8)}
 
 
-def _read_pair_value(value: bytes) -> tuple[np.ndarray, dict | None, list | None]:
-    n = int.from_bytes(value[:4], "little")
-    m = int.from_bytes(value[4 + n : 8 + n], "little")
-    rule, rest = value[8 + n : 8 + n + m], value[8 + n + m :]
-    return (np.frombuffer(value[4 : 4 + n], dtype=np.float64), json.loads(rule) if rule else None,
-            json.loads(rest) if rest else None)
+def _compact(column: np.ndarray) -> np.ndarray:
+    """A float64 feature column in the smallest of uint8, float32, float64 that holds every value
+    exactly (most features are flags and counts): read back as float64, the same numbers."""
+    for dtype in (np.uint8, np.float32):
+        with np.errstate(invalid="ignore", over="ignore"):
+            small = column.astype(dtype)
+        if np.array_equal(small.astype(np.float64), column, equal_nan=dtype is np.float32):
+            return small
+    return column
 
 
-# New pair values written to the cache in one transaction: a commit a block of pairs was ~5 s
-# of a 39k-claim build; this bounds what waits in memory (~20 MB) and what a killed build loses.
-PAIR_SAVE_ROWS = 50_000
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise equality, floats bit for bit."""
+    if a.dtype != b.dtype:
+        return np.zeros(len(a), dtype=bool)
+    if a.dtype.kind == "f":
+        view = f"i{a.dtype.itemsize}"
+        return a.view(view) == b.view(view)
+    return a == b
+
+
+def _lookup(codes: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position in `codes` of each of `wanted`, whether it is there) for distinct `codes`."""
+    if not len(codes):
+        return np.zeros(len(wanted), dtype=np.int64), np.zeros(len(wanted), dtype=bool)
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    where = np.minimum(np.searchsorted(ordered, wanted), len(codes) - 1)
+    return order[where], ordered[where] == wanted
+
+
+class PairCache:
+    """The conflict stage's cached values of the last build's candidate pairs, held as one value
+    of columns (a numpy archive): the two claims' keys (indices into that build's claim keys)
+    and the other key columns (_pair_key) of each pair, its feature row (a column a feature, each
+    in the smallest exact dtype; word overlap left at 0), and, for the few pairs they exist for,
+    the rules' row and the explanation. Looking the pairs of a build up is a few array operations
+    (a sorted search of the two claims' numbers, then the key columns compared), not a key hashed
+    and a row read and decoded a pair (~6 s a build at ~300k pairs). `record` gathers this
+    build's values, `value()` is the archive to store: the pairs of this build only."""
+
+    def __init__(self, raw: bytes | None, claim_keys: list[str], first: np.ndarray, second: np.ndarray,
+                 columns: dict[str, np.ndarray]):
+        self.claim_keys, self.first, self.second, self.columns = claim_keys, first, second, columns
+        self.source = np.full(len(first), -1, dtype=np.int64)  # per pair: its row in the stored value, or -1
+        self.n_stored = -1
+        self.features: list[np.ndarray] | None = None
+        self.rule_of = self.explained_of = None
+        self.rules: list = []
+        self.explained: list = []
+        if raw is not None:
+            self._read(raw)
+        self._blocks: list[list[np.ndarray]] | None = None
+        self._new_rules: list[tuple[int, dict]] = []
+        self._new_explained: list[tuple[int, list]] = []
+        self.changed = False  # values this build adds (new pairs, new explanations)
+
+    def _read(self, raw: bytes) -> None:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+            stored_keys = data["claim_keys"].tolist()
+            a, b = data["first"].astype(np.int64), data["second"].astype(np.int64)
+            names = sorted(self.columns)
+            if sorted(data["key_names"].tolist()) != names:
+                return
+            stored_columns = {name: data[f"key_{name}"] for name in names}
+            n_features = int(data["n_features"])
+            self.features = [data[f"feature_{k}"] for k in range(n_features)] if n_features >= 0 else None
+            rule_at, explained_at = data["rule_at"], data["explained_at"]
+            self.rules = json.loads(data["rules"].tobytes()) if len(rule_at) else []
+            self.explained = json.loads(data["explanations"].tobytes()) if len(explained_at) else []
+        self.n_stored = len(a)
+        self.rule_of = np.full(len(a), -1, dtype=np.int64)
+        self.rule_of[rule_at] = np.arange(len(rule_at))
+        self.explained_of = np.full(len(a), -1, dtype=np.int64)
+        self.explained_of[explained_at] = np.arange(len(explained_at))
+        if not len(a) or not len(self.first):
+            return
+        number = {k: n for n, k in enumerate(stored_keys)}
+        mine = np.fromiter((number.get(k.encode("ascii"), -1) for k in self.claim_keys), dtype=np.int64,
+                           count=len(self.claim_keys))
+        size = len(stored_keys)
+        fa, fb = mine[self.first], mine[self.second]
+        at, found = _lookup(a * size + b, fa * size + fb)
+        found &= (fa >= 0) & (fb >= 0)
+        for name in names:
+            found &= _same(stored_columns[name][at], self.columns[name])
+        self.source = np.where(found, at, -1)
+
+    def block(self, start: int, n: int, n_features: int | None):
+        """(rows of the stored value or -1, feature matrix of the stored rows (float64; None without
+        a scorer), the rules' rows and the explanations (lists, None where there is none)) of
+        the pairs start..start+n."""
+        source = self.source[start : start + n]
+        have = np.flatnonzero(source >= 0)
+        features = None
+        if n_features is not None:
+            features = np.zeros((n, n_features), dtype=np.float64)
+            if len(have) and self.features is not None and len(self.features) == n_features:
+                for k, column in enumerate(self.features):
+                    features[have, k] = column[source[have]]
+        rules: list = [None] * n
+        explained: list = [None] * n
+        if len(have):
+            for m, r in zip(have.tolist(), self.rule_of[source[have]].tolist()):
+                if r >= 0:
+                    rules[m] = self.rules[r]
+            for m, e in zip(have.tolist(), self.explained_of[source[have]].tolist()):
+                if e >= 0:
+                    explained[m] = self.explained[e]
+        return source, features, rules, explained
+
+    def record(self, start: int, features: np.ndarray | None, rules: list, explained: list, new: bool) -> None:
+        """This build's values of the pairs start..start+len(rules), in order (features with word
+        overlap at 0). `new`: some of them are not in the stored value."""
+        if features is not None:
+            if self._blocks is None:
+                self._blocks = [[] for _ in range(features.shape[1])]
+            for k in range(features.shape[1]):
+                self._blocks[k].append(_compact(features[:, k]))
+        self._new_rules += [(start + n, r) for n, r in enumerate(rules) if r is not None]
+        self._new_explained += [(start + n, e) for n, e in enumerate(explained) if e is not None]
+        self.changed |= new
+
+    def value(self) -> bytes | None:
+        """The archive of this build's pairs, or None when the stored one already is (no pair new,
+        none gone, no new explanation)."""
+        if not self.changed and self.n_stored == len(self.first) and bool((self.source >= 0).all()):
+            return None
+        columns = {f"key_{name}": column for name, column in self.columns.items()}
+        features = {}
+        if self._blocks is not None:
+            features = {f"feature_{k}": np.concatenate(parts) for k, parts in enumerate(self._blocks)}
+        buffer = io.BytesIO()
+        np.savez(buffer, claim_keys=np.array([k.encode("ascii") for k in self.claim_keys], dtype="S32"),
+                 first=self.first.astype(np.int32), second=self.second.astype(np.int32),
+                 key_names=np.array(sorted(self.columns)), **columns,
+                 n_features=np.array(len(self._blocks) if self._blocks is not None else -1),
+                 rule_at=np.array([n for n, _ in self._new_rules], dtype=np.int64),
+                 rules=np.frombuffer(json.dumps([r for _, r in self._new_rules]).encode("utf-8"), dtype=np.uint8),
+                 explained_at=np.array([n for n, _ in self._new_explained], dtype=np.int64),
+                 explanations=np.frombuffer(json.dumps([e for _, e in self._new_explained]).encode("utf-8"),
+                                            dtype=np.uint8),
+                 **features)
+        return buffer.getvalue()
+
+
+def _as_read_back(value):
+    """A value as the cache gives it back (JSON: tuples become lists)."""
+    return json.loads(json.dumps(value)) if value is not None else None
+
+
 # New pairs in a block from which their values are computed in worker processes.
 PAIRS_PROCESSES_FROM = 2000
 # What the forked workers of the conflict stage read (set before they are forked).
@@ -456,9 +658,17 @@ def _new_pair_values(articles, claims, cand, missing, reference, scored: bool, n
 
 def _forked_pair_values(pairs: list) -> list:
     """`_new_pair_values` of a slice of a block's new pairs, in a forked worker (a pair's values
-    are its own, whatever else is in its slice: the stage's result does not depend on its blocks)."""
+    are its own, whatever else is in its slice: the stage's result does not depend on its blocks),
+    with the claims' slots read before the workers were forked (`slots_of`: claim -> Slots):
+    each worker reading again the slots of every claim it met took the CPU time of reading them
+    all once more."""
+    slots_of = _FORKED.get("slots_of")
+
+    def slots_for(chosen) -> list:
+        return [slots_of[x] for x in sorted({i for i, _, _ in chosen} | {j for _, j, _ in chosen})]
+
     return _new_pair_values(_FORKED["articles"], _FORKED["claims"], _FORKED["cand"], pairs, _FORKED["reference"],
-                            _FORKED["scored"])
+                            _FORKED["scored"], slots_for=slots_for if slots_of is not None else None)
 
 
 # Claims whose slots are read in worker processes when a block has this many new ones.
@@ -476,6 +686,16 @@ def _claim_slot(text_and_date: tuple[str, str | None]):
     return slots.extract(*text_and_date)
 
 
+# Article texts from which their slots (for their reference dates) are read in worker processes.
+REFERENCE_PROCESSES_FROM = 300
+
+
+def _text_slots(text: str):
+    from verify import slots
+
+    return slots._extract(text)
+
+
 def reference_dates_cached(db, articles: list[dict]) -> dict[str, str | None]:
     """`slots.reference_dates(articles)`, the slots of article texts read by an earlier build
     (same code) taken from the database."""
@@ -485,6 +705,16 @@ def reference_dates_cached(db, articles: list[dict]) -> dict[str, str | None]:
     wanted = {text_hash(a["text"]) for a in articles}
     memo = {h: loads(v) for h, v in store.load_cached(db, kind, wanted).items()}
     new: dict[str, bytes] = {}
+    # Many new texts are read on all cores first (`_extract` is a function of the text alone).
+    todo = {}
+    for a in articles:
+        h = text_hash(a["text"])
+        if h not in memo:
+            todo.setdefault(h, a["text"])
+    if len(todo) >= REFERENCE_PROCESSES_FROM:
+        for h, value in zip(todo, workers.local_map(_text_slots, list(todo.values()), REFERENCE_PROCESSES_FROM)):
+            memo[h] = value
+            new[h] = dumps(value)
 
     def extract(text: str):
         h = text_hash(text)
@@ -510,9 +740,11 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
     scored again: the result is the full computation's, with word overlaps equal to ~1e-15.
 
     The pairs go through all that `block` at a time (default conflicts.PAIR_BLOCK): a
-    block's cached values, inputs, features and scores are dropped before the next, only the
-    flagged rows and the pairs' cache keys are kept, so the stage's memory does not grow with the
-    number of pairs (a pair's result does not depend on the block it is in).
+    block's inputs, features as float64 and scores are dropped before the next; kept are the
+    flagged rows, the last build's cache as columns and this build's values for the next one
+    (PairCache: features in their smallest exact dtype, ~15-20 MB for ~300k pairs), so the
+    stage's memory grows with the number of pairs only by those columns (a pair's result does
+    not depend on the block it is in).
 
     With `judge` (a user's NLI model) everything is computed (no cache)."""
     from verify import conflict_model, slots
@@ -527,24 +759,28 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
     kind = "pair:" + hashlib.sha256(version.encode()).hexdigest()[:16]
     reference = reference_dates_cached(db, articles) if scorer is not None else {}
     claim_keys = _claim_keys(claims, cand, reference)
+    first, second, similarity = pair_arrays(cand.pairs)
+    cache = PairCache(store.load_cached(db, kind, ["columns"]).get("columns"), claim_keys, first, second,
+                      _pair_key(cand, first, second, similarity))
+    n_features = len(conflict_model.FEATURES) if scorer is not None else None
     overlaps = None
     if scorer is not None and cand.pairs:
         texts = [c["text"] for c in claims]
         overlaps = WordOverlaps(texts, word_sets_cached(db, texts))
     threshold = None if scorer is None else scorer.flag_threshold if flag_threshold is None else flag_threshold
-    all_keys: set[str] = set()  # every pair's key: the cache keeps these, drops the rest
     # Each claim's slots, read once for the whole stage (a claim is in the pairs of many blocks),
     # as `conflict_model.claim_slots` reads them in a block's sub-problem: against its article's
     # reference date (_sub_problem gives it as the publication date).
     slots_of: dict[int, slots.Slots] = {}
-    # New cache values, written PAIR_SAVE_ROWS at a time (each write is a transaction of its own).
-    pending: dict[str, bytes] = {}
 
-    def slots_for(pairs) -> list:
-        needed = sorted({i for i, _, _ in pairs} | {j for _, j, _ in pairs})  # as _sub_problem orders them
+    def read_slots(needed: list[int]) -> None:
         todo = [x for x in needed if x not in slots_of]
         args = [(claims[x]["text"], _published(reference.get(claims[x]["article_id"]))) for x in todo]
         slots_of.update(zip(todo, workers.local_map(_claim_slot, args, SLOTS_PROCESSES_FROM)))
+
+    def slots_for(pairs) -> list:
+        needed = sorted({i for i, _, _ in pairs} | {j for _, j, _ in pairs})  # as _sub_problem orders them
+        read_slots(needed)
         return [slots_of[x] for x in needed]
 
     pool = None  # worker processes for the new pairs' values, made at the first block with many
@@ -554,15 +790,8 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
     scored: list[dict] = []   # the scorer's, in pair order
     try:
         for start, pairs in conflicts.pair_blocks(cand.pairs, block):
-            if len(pending) >= PAIR_SAVE_ROWS:
-                store.save_cached(db, kind, pending, family="pair:")
-                pending = {}
-            keys = [_pair_key(kind, claim_keys, cand, i, j, sim) for i, j, sim in pairs]
-            all_keys.update(keys)
-            stored = {key: _read_pair_value(value) for key, value in store.load_cached(db, kind, keys).items()}
-            stored.update((key, _read_pair_value(pending[key])) for key in keys if key in pending)
-            todo = [n for n, key in enumerate(keys) if key not in stored]
-            new: dict[str, bytes] = {}
+            source, features, rules, explained = cache.block(start, len(pairs), n_features)
+            todo = np.flatnonzero(source < 0).tolist()
             if todo:
                 missing = [pairs[n] for n in todo]
                 if nli is None and len(missing) >= PAIRS_PROCESSES_FROM and pool is None:
@@ -570,51 +799,49 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
                     # each pair's values its own whatever else is in its slice.
                     _FORKED.update(articles=articles, claims=claims, cand=cand, reference=reference,
                                    scored=scorer is not None)
+                    if scorer is not None:  # the slots of the claims of every pair left, each read once
+                        read_slots(np.unique(np.concatenate([first[start:], second[start:]])).tolist())
+                        _FORKED["slots_of"] = slots_of
                     pool = workers.fork_pool(PAIRS_PROCESSES_FROM, len(missing)) or False
                 if nli is None and len(missing) >= PAIRS_PROCESSES_FROM and pool:
                     values = workers.pool_map(pool, workers.cores(), _forked_pair_values, missing, 2, per_slice=True)
                 else:
                     values = _new_pair_values(articles, claims, cand, missing, reference, scorer is not None, nli,
                                               slots_for)
-                for n, (i, j, _), (rule, row) in zip(todo, missing, values):
+                for n, (rule, row) in zip(todo, values):
                     if row is not None:
-                        row[WORD_OVERLAP] = 0.0
-                    new[keys[n]] = _pair_value(row, rule)
-                    stored[keys[n]] = _read_pair_value(new[keys[n]])  # as read back
-                pending.update(new)
+                        features[n] = row
+                    rules[n] = _as_read_back(rule)  # as read back
+                if features is not None:
+                    features[todo, WORD_OVERLAP] = 0.0
                 n_scored += len(todo)
                 if DETAILS:
                     scored_pairs += [(claims[pairs[n][0]]["id"], claims[pairs[n][1]]["id"]) for n in todo]
-            found += [dict(stored[key][1]) for key in keys if stored[key][1] is not None]
+            found += [dict(rule) for rule in rules if rule is not None]
             if scorer is None:
+                cache.record(start, None, rules, explained, bool(todo))
                 continue
-            features = np.vstack([stored[key][0] for key in keys])
+            stored_features = features.copy()
             features[:, WORD_OVERLAP] = overlaps.of(pairs)
             scores = scorer.probability(list(features))  # a list of rows, as the scorer takes them
-            flagged = [n for n in range(len(keys)) if scores[n] >= threshold]
-            if not flagged:
-                continue
+            flagged = np.flatnonzero(scores >= threshold).tolist()
             # A pair's explanation is a function of its inputs but the score (conflict_model.explanation):
             # made the first time the pair is flagged and kept with it, so a build over a grown corpus
             # does not read again the slots and cues of the thousands of pairs flagged before.
-            unexplained = [n for n in flagged if stored[keys[n]][2] is None]
+            unexplained = [n for n in flagged if explained[n] is None]
             if unexplained:
                 chosen = [pairs[n] for n in unexplained]
                 sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, chosen, reference)
-                explained: dict[str, bytes] = {}
                 for n, p in zip(unexplained, conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli, idf={},
                                                                         slots=slots_for(chosen))):
                     cmp = slots.compare(p.slots_a, p.slots_b, bool(p.parties_a & p.parties_b))
                     kind_, text, cues = conflict_model.explanation(p, cmp)
                     # As conflicts._scored_conflicts decides (without a judge): never flagged unexplained.
-                    value = [kind_, text, cues, kind_ == "contradiction" and p.nli is None]
-                    features_n, rule = stored[keys[n]][0], stored[keys[n]][1]
-                    explained[keys[n]] = _pair_value(features_n, rule, value)
-                    stored[keys[n]] = _read_pair_value(explained[keys[n]])  # as read back
-                pending.update(explained)
+                    explained[n] = _as_read_back([kind_, text, cues, kind_ == "contradiction" and p.nli is None])
+            cache.record(start, stored_features, rules, explained, bool(todo or unexplained))
             for n in flagged:
                 i, j, _ = pairs[n]
-                kind_, text, cues, unflagged = stored[keys[n]][2]
+                kind_, text, cues, unflagged = explained[n]
                 if unflagged:
                     continue
                 scored.append(conflicts._conflict_row(
@@ -624,7 +851,9 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
         if pool:
             pool.shutdown()
         _FORKED.clear()
-    store.save_cached(db, kind, pending, keep=all_keys, family="pair:")
+    value = cache.value()
+    if value is not None:  # one value, this build's pairs: those of earlier builds go with it
+        store.save_cached(db, kind, {"columns": value}, keep={"columns"}, family="pair:")
     LAST["conflicts"] = {"pairs": len(cand.pairs), "scored": n_scored}
     if DETAILS:  # which pairs, for the tests (a dict of every pair: not kept in a real build)
         LAST["conflicts"]["scored_pairs"] = scored_pairs
@@ -754,6 +983,56 @@ def lexical_rows_cached(db, state: dict, texts: list[str]):
     return rows
 
 
+class EdgeSimilarities:
+    """`sim.pairs(rows, cols)` (the mixed similarity of the linkage graph's candidate edges), the
+    pairs of claims an earlier build computed under the same word weights read from the
+    database: a pair's similarity is a function of its two claims' vectors and TF-IDF rows
+    alone, that is of `idents` (per claim: its vector's key and its text's hash; `kind` holds
+    the code and the word weights), so it is the value `sim.pairs` gives, bit for bit. Kept as
+    one value of columns (the last build's idents, each pair's two numbers in it and its
+    similarity), written again when a pair is new or gone (~1 s of an added article at 40k
+    claims was these ~600k similarities)."""
+
+    def __init__(self, db, kind: str, idents: list[str], sim):
+        self.db, self.kind, self.idents, self.sim = db, kind, idents, sim
+        self.raw = store.load_cached(db, kind, ["columns"]).get("columns")
+        self.value: bytes | None = None
+        self.computed = 0
+
+    def __call__(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        out = np.empty(len(rows), dtype=np.float64)
+        found = np.zeros(len(rows), dtype=bool)
+        n_stored = -1
+        if self.raw is not None:
+            with np.load(io.BytesIO(self.raw), allow_pickle=False) as data:
+                number = {k: n for n, k in enumerate(data["idents"].tolist())}
+                a, b, sims = data["first"].astype(np.int64), data["second"].astype(np.int64), data["similarity"]
+            n_stored = len(a)
+            if len(a) and len(rows):
+                mine = np.fromiter((number.get(k.encode("ascii"), -1) for k in self.idents), dtype=np.int64,
+                                   count=len(self.idents))
+                size = len(number)
+                fa, fb = mine[rows], mine[cols]
+                at, found = _lookup(a * size + b, fa * size + fb)
+                found &= (fa >= 0) & (fb >= 0)
+                out[found] = sims[at[found]]
+        todo = np.flatnonzero(~found)
+        if len(todo):
+            out[todo] = self.sim.pairs(rows[todo], cols[todo])
+        self.computed = len(todo)
+        if len(todo) or len(rows) != n_stored:  # a pair new or gone: this build's pairs are kept
+            buffer = io.BytesIO()
+            np.savez(buffer, idents=np.array([k.encode("ascii") for k in self.idents]),
+                     first=rows.astype(np.int32), second=cols.astype(np.int32), similarity=out)
+            self.value = buffer.getvalue()
+        return out
+
+    def save(self) -> None:
+        if self.value is not None:
+            store.save_cached(self.db, self.kind, {"columns": self.value}, keep={"columns"}, family="edges:")
+
+
 def _components(n: int, edges: list[tuple[float, int, int]]) -> dict[int, tuple[list[int], list]]:
     """Root -> (members in index order, edges in their order) of each connected component of `edges`."""
     parent = list(range(n))
@@ -812,8 +1091,11 @@ def build_clusters_cached(db, claims: list[dict], vectors: np.ndarray, vector_ke
     lexical = lexical_rows_cached(db, state, texts)
     sim = cluster.Similarity(vectors, lexical)
     article_of = [c["article_id"] for c in claims]
+    similarities = EdgeSimilarities(db, "edges:" + code_version("cluster") + state["model"],
+                                    [v + text_hash(t) for v, t in zip(vector_keys, texts)], sim)
     edges, mean_floor = cluster.linkage_edges(vectors, sim, threshold, cluster.NEIGHBOURS, article_of, mutual_threshold,
-                                              denies, index)
+                                              denies, index, similarities)
+    similarities.save()
     position = {cid: i for i, cid in enumerate(ids)}
     stored = state["components"]
     kept: dict[str, list[list[str]]] = {}

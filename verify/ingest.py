@@ -572,6 +572,21 @@ def _corpus_rows(path: Path, text: str):
             yield reader.line_num, InputError(f"line {reader.line_num}: not valid CSV ({err}); rows after it are not read")
 
 
+# Rows of a corpus file from which they are cleaned in worker processes (workers.local_map).
+CORPUS_PROCESSES_FROM = 300
+
+
+def _parsed_row(item: tuple) -> tuple[str, dict | str]:
+    """("article", the row's article) or ("problem", what is wrong with it) of one corpus row."""
+    path, row, line_no = item
+    try:
+        if isinstance(row, Exception):
+            raise row
+        return "article", parse_corpus_row(path, row, line_no)
+    except InputError as err:
+        return "problem", str(err)
+
+
 def read_file(path: Path) -> tuple[list[dict], list[Problem]]:
     """Articles of one file; problems name the file (and row for corpora)."""
     suffix = path.suffix.lower()
@@ -587,14 +602,16 @@ def read_file(path: Path) -> tuple[list[dict], list[Problem]]:
         if suffix in HTML_SUFFIXES:
             return [parse_html(str(path), text)], []
         if suffix in CORPUS_SUFFIXES:
+            from verify import workers
+
             articles, problems = [], []
-            for line_no, row in _corpus_rows(path, text):
-                try:
-                    if isinstance(row, Exception):
-                        raise row
-                    articles.append(parse_corpus_row(str(path), row, line_no))
-                except InputError as err:
-                    problems.append(Problem(str(path), str(err)))
+            rows = [(str(path), row, line_no) for line_no, row in _corpus_rows(path, text)]
+            # A big corpus's rows are cleaned on all cores: a row's article is a function of the row.
+            for kind, value in workers.local_map(_parsed_row, rows, CORPUS_PROCESSES_FROM):
+                if kind == "article":
+                    articles.append(value)
+                else:
+                    problems.append(Problem(str(path), value))
             if not articles and not problems:
                 problems.append(Problem(str(path), "no rows"))
             return articles, problems
