@@ -48,6 +48,16 @@ def browser():
         b.close()
 
 
+def settled_in_view(locator) -> None:
+    """Scroll `locator` into view and let two frames pass: the cluster cards are laid out only
+    near the viewport (`content-visibility: auto`, 160 px placeholders), so scrolling to an
+    article far down the page makes the cards it passes take their real height, and a click
+    aimed before they did can land beside the summary it was aimed at."""
+    locator.scroll_into_view_if_needed()
+    locator.page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    locator.scroll_into_view_if_needed()
+
+
 def open_article(article) -> None:
     """Open an article's <details> by clicking its summary, as a reader does.
 
@@ -56,6 +66,7 @@ def open_article(article) -> None:
     Whether a click on the summary opens the article at all is test_article_texts_and_claim_links'
     business; the tests that use this helper are about what happens next.
     """
+    settled_in_view(article.locator("summary"))
     article.locator("summary").click()
     try:
         expect(article).to_have_js_property("open", True, timeout=1_000)
@@ -321,6 +332,7 @@ def test_article_texts_and_claim_links(open_report, seed_build, seed_truth):
     article = page.locator("details.article").first
     text = article.locator(".article-text")
     expect(text).to_be_hidden()
+    settled_in_view(article.locator("summary"))
     article.locator("summary").click()
     expect(article).to_have_js_property("open", True)
     expect(text).to_be_visible()
