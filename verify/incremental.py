@@ -413,12 +413,6 @@ def word_sets_cached(db, texts: list[str]):
     return mine[np.fromiter((position[h] for h in hashes), dtype=np.int64, count=len(hashes))]
 
 
-def word_overlaps(texts: list[str], pairs: list[tuple[int, int, float]]) -> np.ndarray:
-    """`conflict_model.word_overlap(texts[i], texts[j], corpus_idf(texts))` of every pair, in one
-    vectorised pass (the same sums, in another order: equal to ~1e-15)."""
-    return WordOverlaps(texts).of(pairs)
-
-
 def _sub_problem(articles: list[dict], claims: list[dict], cand, pairs, reference: dict):
     """`pairs` (of `cand`) as a problem of their own claims only: (articles, claims, Candidates)
     that `conflict_model.pair_inputs` reads as it would the whole corpus. Each article is given
