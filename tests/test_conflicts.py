@@ -313,6 +313,19 @@ def test_date():
     assert r.explanation == "March 3 against March 5"
 
 
+def test_a_date_the_other_side_also_gives_is_not_a_date_conflict():
+    # The second side tells the same day of entry, and a later day of something else.
+    r = relate("The balloon entered U.S. airspace on January 28.",
+               "The balloon entered U.S. airspace on Jan. 28 and reached the sea on Feb. 4.", 0.9)
+    assert r.relation != "conflicts"
+
+
+def test_the_days_two_parties_spoke_are_not_a_date_conflict():
+    r = relate("The Pentagon said on Thursday that the balloon had flown over Montana.",
+               "Officials said on Monday that the balloon had flown over Montana.", 0.9)
+    assert r.kind != "date"
+
+
 def test_place():
     r = relate("The summit was held in Seoul", "The summit was held in Tokyo", 0.9)
     assert (r.relation, r.kind) == ("conflicts", "place")

@@ -159,3 +159,55 @@ def test_place_clashes_do_not_depend_on_the_hash_seed():
                for seed in range(6)}
     assert len(outputs) == 1
     assert outputs.pop().startswith("1 ")
+
+
+def compare_dated(a: str, published_a: str | None, b: str, published_b: str | None) -> slots.Comparison:
+    return slots.compare(slots.extract(a, published_a), slots.extract(b, published_b))
+
+
+def test_a_weekday_agrees_with_the_full_date_it_falls_on_whatever_week_its_article_is_read_in():
+    # Saturday 4 February 2023, told in an article read against 13 February (where "Saturday" is
+    # the 11th) and in one of 5 February.
+    cmp = compare_dated("The jet shot down the balloon Saturday off the coast.", "2023-02-13",
+                        "The jet shot down the balloon on February 4th off the coast.", "2023-02-05")
+    assert cmp.clash == {} and cmp.agree == {"date": 1}
+    # The calendar says Feb. 5 was a Sunday: that clashes even with an undated article's Saturday.
+    assert compare_dated("The jet shot down the balloon Saturday off the coast.", None,
+                         "The jet shot down the balloon on Feb. 5, 2023 off the coast.", "2023-02-12").clash == {"date": 1}
+
+
+def test_the_same_weekday_in_articles_of_two_weeks_does_not_clash():
+    assert compare_dated("The jet crashed on Wednesday evening.", "2023-08-24",
+                         "The jet crashed on Wednesday evening north of Moscow.", "2023-09-02").clash == {}
+
+
+def test_a_weekday_against_a_month_alone_is_not_compared():
+    # "early in February" and "Saturday" in an article of March: which week was meant is a guess.
+    cmp = compare_dated("The balloon was shot down early in February.", "2023-03-06",
+                        "The balloon was shot down Saturday.", "2023-03-06")
+    assert cmp.clash == {} and cmp.agree == {}
+
+
+def test_figures_of_the_first_and_the_other_event_are_compared_event_by_event():
+    # "the first ... 2.3, while the other ... 2.1" against "the first ... 1.9": the first blast's
+    # magnitude clashes; the other blast's 2.1 is not compared with it, nor does the first's 2.3
+    # agree with a second blast's 2.3.
+    a = "The first blast measured 2.3 on the Richter scale, while the other measured 2.1 on the Richter scale."
+    first = slots.compare(slots.extract(a), slots.extract("The first blast of magnitude 1.9 was recorded late on Sunday."))
+    assert first.clash == {"number": 1} and first.cues["number"][0] == "2.3 on the Richter scale"
+    second = slots.compare(slots.extract(a), slots.extract("A second blast of magnitude 2.3 was recorded in the evening."))
+    assert second.clash == {"number": 1} and second.agree == {}
+
+
+@pytest.mark.parametrize("words, zone", [
+    ("01:17 GMT) on Monday", "utc"), ("4:17am (01:17 GMT) on Monday", ""), ("19:04 local time on Monday", "local"),
+    ("6:20 pm Moscow time, the agency said", "local"), ("5:20 pm, moments before", ""),
+])
+def test_the_clock_a_time_is_told_on(words, zone):
+    assert slots._time_zone(words) == zone
+
+
+def test_a_time_in_gmt_is_not_compared_with_a_local_one():
+    # 00:03 GMT is 2:03 am in Bornholm: the zone, not the event, differs.
+    assert clash("The first blast was recorded at 0003 GMT near the island.", "The first blast was recorded at 2:03 am near the island.") == {}
+    assert clash("The first blast was recorded at 0003 GMT near the island.", "The first blast was recorded at 0203 GMT near the island.") == {"time": 1}

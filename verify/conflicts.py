@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from verify import names
+from verify import names, slots
 
 # Similarity bands (cosine, all-MiniLM-L6-v2 on canonical text).
 CORROBORATE = 0.75  # similar enough to say the same thing (relate's "corroborates"; FNC-1 stance reads it)
@@ -202,7 +202,8 @@ def _dates(text: str) -> list[dict]:
         day = g["day"] or g["day2"]
         year = g["year1"] or g["year2"] or g["year3"] or g["year4"]
         dates.append({"month": month, "day": int(day) if day else None, "year": int(year) if year else None,
-                      "weekday": (g["weekday"] or "").lower() or None, "text": m.group(0)})
+                      "weekday": (g["weekday"] or "").lower() or None, "text": m.group(0),
+                      "spoken": slots.spoken_on(text, *m.span())})
     return dates
 
 
@@ -366,11 +367,26 @@ def _contrasting(a: Analysis, b: Analysis) -> str | None:
     return None
 
 
+_DATE_KEYS = ("year", "month", "day", "weekday")
+
+
+def _dates_agree(x: dict, y: dict) -> bool:
+    shared = [k for k in _DATE_KEYS if x[k] and y[k]]
+    return bool(shared) and all(x[k] == y[k] for k in shared)
+
+
 def _date_clash(a: Analysis, b: Analysis) -> tuple[str, str] | None:
-    """Dates given for the same event that cannot both hold (compared at the finer shared grain)."""
-    for da in a.dates:
-        for db in b.dates:
-            for key in ("year", "month", "day", "weekday"):
+    """Dates given for the same event that cannot both hold (compared at the finer shared grain).
+    Not the days someone spoke ("the Pentagon said on Thursday"), nor a date the other side
+    also gives: "entered on Jan. 28" and "entered on Jan. 28 and reached the sea on Feb. 4"
+    agree (as `slots.compare` reads them)."""
+    told_a = [d for d in a.dates if not d["spoken"]]
+    told_b = [d for d in b.dates if not d["spoken"]]
+    told_a, told_b = ([x for x in told_a if not any(_dates_agree(x, y) for y in told_b)],
+                      [y for y in told_b if not any(_dates_agree(x, y) for x in told_a)])
+    for da in told_a:
+        for db in told_b:
+            for key in _DATE_KEYS:
                 if da[key] and db[key] and da[key] != db[key]:
                     # "July 1950" vs "1950": compatible; "July" vs "August", 1950 vs 1953: not.
                     if key == "day" and da["month"] != db["month"]:

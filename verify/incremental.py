@@ -281,7 +281,7 @@ def analyses_cached(db, texts: list[str]) -> list[conflicts.Analysis]:
     code) read from the database. Kept as a few values (parts), each the cues of many texts in
     one pickle: a pickle a text took ~60 us each to read back (2.5 s at 40k claims), and one
     pickle of all of them to write again for every added article (~0.7 s)."""
-    kind = "analyse:" + code_version("conflicts", "names")
+    kind = "analyse:" + code_version("conflicts", "names", "slots")
     hashes = [text_hash(t) for t in texts]
     parts = store.load_cached(db, kind, None)
     stored: dict[str, tuple] = {}

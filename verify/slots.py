@@ -98,6 +98,12 @@ _SPEECH_BEFORE = re.compile(r"\b(?:" + _SPEECH + r")\s+(?:on\s+|late\s+|early\s+
 _SPEECH_AFTER = re.compile(r"^(?:\s+(?:morning|afternoon|evening|night))?,?\s+(?:(?:also|again|publicly)\s+)?(?:" + _SPEECH + r")\b", re.IGNORECASE)
 
 
+def spoken_on(text: str, start: int, end: int) -> bool:
+    """Is the date at text[start:end] the day someone spoke ("said on Tuesday", "Moscow on Monday
+    called"), not the day of the event?"""
+    return bool(_SPEECH_BEFORE.search(text[max(0, start - 30):start]) or _SPEECH_AFTER.match(text[end:end + 40]))
+
+
 @dataclass(frozen=True)
 class Number:
     value: float      # in the base unit of its measure
@@ -122,6 +128,10 @@ class Slots:
     # The words around each date, time or figure (by its text): what it is the date or figure of.
     frames: dict = field(default_factory=dict)
     orders: dict = field(default_factory=dict)  # by text: the event's rank in a sequence (`_event_order`)
+    # By text: the weekday a date was named by ("on Saturday"). Its resolved date is a guess when
+    # the article is read weeks after the day (or has no date of its own); the name is not.
+    weekdays: dict = field(default_factory=dict)
+    zones: dict = field(default_factory=dict)  # by a time's text: "utc", "local" or "" (`_time_zone`)
 
 
 def _number(token: str) -> float | None:
@@ -169,8 +179,10 @@ def _frame(text: str, start: int, end: int) -> frozenset:
 # Words that place an event in a sequence: a figure of "the second quake" or "a fresh blast" is
 # not a figure of the first one.
 _EVENT_ORDER = {"first": 1, "initial": -1, "initially": -1, "earlier": -1, "preliminary": -1, "second": 2, "another": 2, "fresh": 2, "later": 2,
-                "subsequent": 2, "followed": 2, "next": 2, "third": 3, "fourth": 4}
-_ORDER_WORD = re.compile(r"\b(" + "|".join(_EVENT_ORDER) + r")\b", re.IGNORECASE)
+                "subsequent": 2, "followed": 2, "next": 2, "third": 3, "fourth": 4,
+                # "The first shaking measured 2.3, while the other measured 2.1."
+                "the other": 2, "the latter": 2}
+_ORDER_WORD = re.compile(r"\b(" + "|".join(w.replace(" ", r"\s+") for w in _EVENT_ORDER) + r")\b", re.IGNORECASE)
 
 
 def _event_order(text: str, start: int, end: int) -> int:
@@ -179,7 +191,26 @@ def _event_order(text: str, start: int, end: int) -> int:
     before = re.split(r"[,;:()]|\band\b|\bwhile\b", text[max(0, start - 90):start])[-1]
     after = re.split(r"[,;:().]", text[end:end + 40])[0]
     found = _ORDER_WORD.findall(before) or _ORDER_WORD.findall(after)
-    return _EVENT_ORDER[found[-1].lower()] if found else 0
+    return _EVENT_ORDER[" ".join(found[-1].lower().split())] if found else 0
+
+
+_ZONE_LOCAL = re.compile(r"\blocal(?:\s+time)?\b|\b[A-Z][a-z]+\s+time\b")
+
+
+def _time_zone(words: str) -> str:
+    """The clock a time is told on, from the words at it: "utc" ("01:17 GMT"), "local" ("4:17
+    a.m. local time", "19:04 Moscow time"), or "" when not said (news mostly tells local time)."""
+    head = re.split(r"[(,;]", words, maxsplit=1)[0]
+    if re.search(r"\b(?:GMT|UTC)\b", head, re.IGNORECASE):
+        return "utc"
+    return "local" if _ZONE_LOCAL.search(head) else ""
+
+
+def times_comparable(x: str, y: str) -> bool:
+    """Two clock times told on one clock: a time in GMT against a local one is an hour or more
+    off by the zone alone ("00:03 GMT" is "2:03 am" in Bornholm); an unmarked time is local."""
+    x, y = x or "local", y or "local"
+    return x == y
 
 
 def other_events(x: int, y: int) -> bool:
@@ -211,7 +242,7 @@ def _extract(text: str) -> tuple:
     for m in DATE_RE.finditer(text):
         g = m.groupdict()
         frames.setdefault(m.group(0), _frame(text, *m.span()))
-        if _SPEECH_BEFORE.search(text[max(0, m.start() - 30):m.start()]) or _SPEECH_AFTER.match(text[m.end():m.end() + 40]):
+        if spoken_on(text, *m.span()):
             speech.add(m.group(0))
         if g["wd"]:
             weekdays.append((m.group(0), g["wd"]))
@@ -223,10 +254,11 @@ def _extract(text: str) -> tuple:
         if g["m4"] and g["m4"].lower() == "may":
             continue
         dates.append((m.group(0), (year, month, day if day and day <= 31 else None)))
-    times = []
+    times, zones = [], {}
     for m in TIME_RE.finditer(text):
         frames.setdefault(m.group(0), _frame(text, *m.span()))
         orders.setdefault(m.group(0), _event_order(text, *m.span()))
+        zones.setdefault(m.group(0), _time_zone(m.group(0) + text[m.end():m.end() + 20]))
         if m.group("h24"):
             times.append((m.group(0), int(m.group("h24")) * 60 + int(m.group("m24"))))
             continue
@@ -291,7 +323,7 @@ def _extract(text: str) -> tuple:
               if m.group("place").split()[0].lower() not in _MONTHS and m.group("place").lower() not in _WEEKDAYS]
     directions = [(m.group(0), m.group("dir").lower().replace("-", ""), m.group("ref")) for m in DIRECTION_RE.finditer(text)]
     return (tuple(dates), tuple(weekdays), tuple(times), tuple(numbers), tuple(places), tuple(directions),
-            frozenset(speech), frames, orders)
+            frozenset(speech), frames, orders, zones)
 
 
 def reference_dates(articles: list[dict], extract=None) -> dict[str, str | None]:
@@ -330,7 +362,7 @@ def reference_dates(articles: list[dict], extract=None) -> dict[str, str | None]
 def extract(text: str, published: str | None = None) -> Slots:
     """The slots of one claim; `published` (ISO date of its article) resolves weekdays and
     fills in the year of a day and month."""
-    dates, weekdays, times, numbers, places, directions, speech, frames, orders = _extract(text)
+    dates, weekdays, times, numbers, places, directions, speech, frames, orders, zones = _extract(text)
     year = int(published[:4]) if published and published[:4].isdigit() else None
     month_now = int(published[5:7]) if published and published[5:7].isdigit() else 12
     # "in June" in an article of August 2024 is June 2024; "in December" then is December 2023.
@@ -340,7 +372,26 @@ def extract(text: str, published: str | None = None) -> Slots:
             resolved.append((t, date))
         else:
             resolved.append((t, ("weekday", wd.lower(), None)))
-    return Slots(resolved, list(times), list(numbers), list(places), list(directions), speech, frames, orders)
+    return Slots(resolved, list(times), list(numbers), list(places), list(directions), speech, frames, orders,
+                 {t: wd.lower() for t, wd in weekdays}, zones)
+
+
+def _weekday_dates_differ(name: str, other: tuple, other_name: str | None, year: int | None) -> bool | None:
+    """A date named by its weekday (`name`) against another date: by the names when both are
+    weekdays ("Saturday" and "Saturday" agree whatever week each article's date puts them in);
+    against a full date by the calendar ("Saturday" and "February 4, 2023" agree, "Feb. 5" does
+    not); against a month or a year alone, not comparable (which week was meant is a guess)."""
+    if other_name is not None:
+        return name != other_name
+    if other[0] == "weekday" or not (other[1] and other[2]):
+        return None
+    y = other[0] if isinstance(other[0], int) else year
+    if y is None:
+        return None
+    try:
+        return _WEEKDAYS[dt.date(y, other[1], other[2]).weekday()] != name
+    except ValueError:
+        return None
 
 
 def _dates_differ(a: tuple, b: tuple) -> bool | None:
@@ -426,13 +477,14 @@ def compare(a: Slots, b: Slots, same_speaker: bool = False) -> Comparison:
 
     def note_all(kind: str, comparisons: list[tuple[int, int, bool, str, str]]) -> None:
         """`comparisons`: (index in a, index in b, differ, text in a, text in b) of comparable values."""
+        # The magnitude of the second quake against the first one's: neither a clash nor an
+        # agreement ("the first measured 2.3" and "a second of magnitude 2.3" are two quakes).
+        comparisons = [c for c in comparisons if not other_events(a.orders.get(c[3], 0), b.orders.get(c[4], 0))]
         matched_a = {ia for ia, _, differ, _, _ in comparisons if not differ}
         matched_b = {ib for _, ib, differ, _, _ in comparisons if not differ}
         for ia, ib, differ, ta, tb in comparisons:
             if differ and (ia in matched_a or ib in matched_b):
                 continue  # one side's value is also on the other side: an extra figure, not another one
-            if differ and other_events(a.orders.get(ta, 0), b.orders.get(tb, 0)):
-                continue  # the magnitude of the second quake against the first one's
             note(kind, differ, ta, tb)
 
     dates = []
@@ -443,11 +495,19 @@ def compare(a: Slots, b: Slots, same_speaker: bool = False) -> Comparison:
                 # told of one statement ("in a statement on Sunday" / "in a statement Monday").
                 if not same_speaker or not frame_overlap(a.frames.get(ta, frozenset()), b.frames.get(tb, frozenset())):
                     continue
-            if (d := _dates_differ(da, db)) is not None:
+            name_a, name_b = a.weekdays.get(ta), b.weekdays.get(tb)
+            if name_a or name_b:
+                year = next((x[0] for x in (da, db) if isinstance(x[0], int)), None)
+                d = (_weekday_dates_differ(name_a, db, name_b, year) if name_a
+                     else _weekday_dates_differ(name_b, da, None, year))
+            else:
+                d = _dates_differ(da, db)
+            if d is not None:
                 dates.append((ia, ib, d, ta, tb))
     note_all("date", dates)
     note_all("time", [(ia, ib, abs(ma - mb) > 15, ta, tb)
-                      for ia, (ta, ma) in enumerate(a.times) for ib, (tb, mb) in enumerate(b.times)])
+                      for ia, (ta, ma) in enumerate(a.times) for ib, (tb, mb) in enumerate(b.times)
+                      if times_comparable(a.zones.get(ta, ""), b.zones.get(tb, ""))])
     note_all("number", [(ia, ib, _numbers_differ(x, y), x.text, y.text)
                         for ia, x in enumerate(a.numbers) for ib, y in enumerate(b.numbers) if same_measure(x, y)])
     for ta, da, ra in a.directions:
