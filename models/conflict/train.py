@@ -178,6 +178,7 @@ def main() -> None:
     scorer, c = choose(stories, configs)
     scorer.uses_nli = nli is not None
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)  # made before the write, not found missing after the hour of fitting
     (out / "model.json").write_text(json.dumps(scorer.to_json(), indent=1) + "\n", "utf-8")
     weights = sorted(_readable_weights(scorer).items(), key=lambda kv: -abs(kv[1]))
     (out / "evaluation.json").write_text(json.dumps({
