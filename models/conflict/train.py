@@ -155,6 +155,8 @@ def main() -> None:
     parser.add_argument("--learner", choices=("trees", "logistic"), default="trees",
                         help="gradient-boosted trees (shipped) or a logistic regression")
     args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)  # now, not found missing after the hour of fitting
     configs = BOOSTING if args.learner == "trees" else C_VALUES
     nli = None
     if args.nli:
@@ -177,8 +179,6 @@ def main() -> None:
           f"gold precision {total['gold_pairs'] / max(total['flagged'], 1):.2f}  traps {total['traps']}")
     scorer, c = choose(stories, configs)
     scorer.uses_nli = nli is not None
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)  # made before the write, not found missing after the hour of fitting
     (out / "model.json").write_text(json.dumps(scorer.to_json(), indent=1) + "\n", "utf-8")
     weights = sorted(_readable_weights(scorer).items(), key=lambda kv: -abs(kv[1]))
     (out / "evaluation.json").write_text(json.dumps({
