@@ -53,6 +53,8 @@ def test_same_event_values_clash(a, b):
      "The balloon entered U.S. airspace on Jan. 28 and did not cross open water until Feb. 4."),
     # Figures of two events of a sequence: the second quake against the first one.
     ("A 7.8-magnitude quake struck before dawn.", "A second quake of magnitude 7.5 struck in the afternoon."),
+    ("A 7.8-magnitude quake struck before dawn.", "A 6.7 aftershock hit the same region hours later."),
+    ("A magnitude 7.8 quake and its aftershocks killed thousands.", "A second quake of magnitude 7.5 struck later."),
     ("The first blast was recorded at 2:03 a.m., the second at 7:04 p.m.",
      "The first blast was recorded at 2 am, and the second at 19:00."),
     # An early report against a later count.
@@ -70,6 +72,12 @@ def test_compatible_values_do_not_clash(a, b):
 
 def test_compass_bearings_a_quarter_turn_apart_clash():
     assert clash("The jet crashed northwest of Moscow.", "The jet crashed north-east of Moscow.") == {"direction": 1}
+
+
+def test_a_quake_told_with_its_aftershocks_is_still_the_quake():
+    # "and its aftershocks" after the figure does not make 7.8 an aftershock's magnitude.
+    assert clash("The death toll from a magnitude 7.8 earthquake and its aftershocks rose.",
+                 "The agency said the 7.7 magnitude quake struck before dawn.") == {"number": 1}
 
 
 def test_each_side_holding_a_figure_the_other_lacks_clashes():

@@ -181,7 +181,9 @@ def _frame(text: str, start: int, end: int) -> frozenset:
 _EVENT_ORDER = {"first": 1, "initial": -1, "initially": -1, "earlier": -1, "preliminary": -1, "second": 2, "another": 2, "fresh": 2, "later": 2,
                 "subsequent": 2, "followed": 2, "next": 2, "third": 3, "fourth": 4,
                 # "The first shaking measured 2.3, while the other measured 2.1."
-                "the other": 2, "the latter": 2}
+                "the other": 2, "the latter": 2,
+                # An aftershock is a later quake than the one a report is about.
+                "aftershock": 2, "aftershocks": 2}
 _ORDER_WORD = re.compile(r"\b(" + "|".join(w.replace(" ", r"\s+") for w in _EVENT_ORDER) + r")\b", re.IGNORECASE)
 
 
@@ -189,7 +191,7 @@ def _event_order(text: str, start: int, end: int) -> int:
     """The sequence word nearest before the figure in its clause (or right after it), as a rank;
     0 when there is none."""
     before = re.split(r"[,;:()]|\band\b|\bwhile\b", text[max(0, start - 90):start])[-1]
-    after = re.split(r"[,;:().]", text[end:end + 40])[0]
+    after = re.split(r"[,;:().]|\band\b|\bwhile\b", text[end:end + 40])[0]  # not "7.8 quake and its aftershocks"
     found = _ORDER_WORD.findall(before) or _ORDER_WORD.findall(after)
     return _EVENT_ORDER[" ".join(found[-1].lower().split())] if found else 0
 
