@@ -344,13 +344,17 @@ class WordOverlaps:
             self.words = None
 
     def of(self, pairs) -> np.ndarray:
-        if not len(pairs) or self.words is None:
-            return np.zeros(len(pairs))
         rows = np.fromiter((i for i, _, _ in pairs), dtype=np.int64, count=len(pairs))
         cols = np.fromiter((j for _, j, _ in pairs), dtype=np.int64, count=len(pairs))
+        return self.of_arrays(rows, cols)
+
+    def of_arrays(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """`of` the pairs (rows[n], cols[n])."""
+        if not len(rows) or self.words is None:
+            return np.zeros(len(rows))
         shared = np.asarray(self.words[rows].multiply(self.words[cols]) @ self.idf).ravel()
         union = self.weight[rows] + self.weight[cols] - shared
-        return np.divide(shared, union, out=np.zeros(len(pairs)), where=union > 0)
+        return np.divide(shared, union, out=np.zeros(len(rows)), where=union > 0)
 
 
 def word_sets(texts: list[str], vocabulary: dict[str, int] | None = None):
@@ -846,19 +850,26 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
         nonlocal n_rescored
         if not waiting:
             return
+        # The word overlaps of all waiting pairs in one product (per block, scipy's row gathers
+        # cost more than their rows); `features` keep the stored 0 for the cache.
+        lo, hi = waiting[0][0], waiting[-1][0] + len(waiting[-1][1])
+        overlap = overlaps.of_arrays(first[lo:hi], second[lo:hi])
+        rows = np.concatenate([w[2] for w in waiting])
+        rows[:, WORD_OVERLAP] = overlap
         todo_of, bands_of = [], []
-        for start, pairs, features, *_ in waiting:
+        for start, pairs, *_ in waiting:
             if thresholds is None:
                 bands = np.full(len(pairs), -1, dtype=np.int64)
             else:
-                bands = np.searchsorted(thresholds, np.round(features[:, WORD_OVERLAP], 9), side="left")
+                bands = np.searchsorted(thresholds, np.round(overlap[start - lo : start - lo + len(pairs)], 9), side="left")
             previous, previous_bands = cache.stored_scores(start, len(pairs))
             reuse = (previous_bands >= 0) & (previous_bands == bands) if thresholds is not None else bands < -1
             todo_of.append(np.flatnonzero(~reuse))
             bands_of.append((bands, previous, previous_bands))
-        computed = scorer.probability(np.concatenate([w[2][todo] for w, todo in zip(waiting, todo_of)]))
+        computed = scorer.probability(rows[np.concatenate([w[0] - lo + todo for w, todo in zip(waiting, todo_of)])])
+        del rows
         offset = 0
-        for (start, pairs, features, stored_features, rules, explained, new), todo, (bands, previous, previous_bands) \
+        for (start, pairs, stored_features, rules, explained, new), todo, (bands, previous, previous_bands) \
                 in zip(waiting, todo_of, bands_of):
             scores = previous.copy()
             scores[todo] = computed[offset : offset + len(todo)]
@@ -923,9 +934,7 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
             if scorer is None:
                 cache.record(start, None, rules, explained, bool(todo))
                 continue
-            stored_features = features.copy()
-            features[:, WORD_OVERLAP] = overlaps.of(pairs)
-            waiting.append((start, pairs, features, stored_features, rules, explained, bool(todo)))
+            waiting.append((start, pairs, features, rules, explained, bool(todo)))
             if sum(len(w[1]) for w in waiting) >= SCORE_ROWS:
                 score_waiting()
         score_waiting()
