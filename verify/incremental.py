@@ -642,8 +642,10 @@ class PairCache:
             return None
         columns = {f"key_{name}": column for name, column in self.columns.items()}
         features = {}
-        if self._blocks is not None:
-            features = {f"feature_{k}": np.concatenate(parts) for k, parts in enumerate(self._blocks)}
+        if self._blocks is not None:  # each column's parts replaced by the joined column: let go before the next
+            for k, parts in enumerate(self._blocks):
+                features[f"feature_{k}"] = np.concatenate(parts)
+                self._blocks[k] = [features[f"feature_{k}"]]
         if self._scores:  # every block's (a scorer's build)
             features.update(score=np.concatenate(self._scores), band=np.concatenate(self._bands))
         buffer = io.BytesIO()
@@ -942,6 +944,9 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
         if pool:
             pool.shutdown()
         _FORKED.clear()
+    # Given back before the cache's archive is made: every claim's slots (~140 MB at 100k claims)
+    # held with the archive and its copy into SQLite made the peak of a 100k build (2.1 GiB).
+    slots_of.clear()
     value = cache.value()
     if value is not None:  # one value, this build's pairs: those of earlier builds go with it
         store.save_cached(db, kind, {"columns": value}, keep={"columns"}, family="pair:")
