@@ -948,6 +948,7 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
     # held with the archive and its copy into SQLite made the peak of a 100k build (2.1 GiB).
     slots_of.clear()
     value = cache.value()
+    del cache  # its columns (~70 MB at 600k pairs), not held while SQLite copies the archive in
     if value is not None:  # one value, this build's pairs: those of earlier builds go with it
         store.save_cached(db, kind, {"columns": value}, keep={"columns"}, family="pair:")
     LAST["conflicts"] = {"pairs": len(cand.pairs), "scored": n_scored, "rescored": n_rescored}
