@@ -255,6 +255,8 @@ def test_a_grown_changed_and_shrunk_corpus_builds_as_a_full_build_does(tmp_path,
     stats = incremental.LAST["conflicts"]
     new_claims = {c[0] for c in grown["claims"]} - {c[0] for c in snapshot(seed_build["db"])["claims"]}
     assert 0 < stats["scored"] < stats["pairs"] / 3
+    # and the pairs read from the cache whose word overlap stayed in its band kept their scores
+    assert stats["scored"] <= stats["rescored"] < stats["pairs"] / 2
     for a, b in stats["scored_pairs"]:
         assert a in new_claims or b in new_claims or before.get((a, b)) != stats["similarity"][(a, b)]
     assert incremental.LAST["analyses"]["computed"] == len(new_claims)
@@ -290,10 +292,12 @@ def test_a_grown_changed_and_shrunk_corpus_builds_as_a_full_build_does(tmp_path,
 
 def test_the_conflict_stage_flags_the_same_pairs_whatever_its_block_size(tmp_path, seed_build, seed_db, monkeypatch):
     """The conflict stage reads the candidate pairs a block at a time (conflicts.pair_blocks): a
-    block of 7 pairs gives the default block's build, from scratch and from the pair cache."""
+    block of 7 pairs gives the default block's build, from scratch and from the pair cache, with
+    the blocks' pairs scored three blocks a call (incremental.SCORE_ROWS) or all in one."""
     from verify import conflict_model, conflicts, embed, incremental, pipeline, store
 
     monkeypatch.setattr(conflicts, "PAIR_BLOCK", 7)
+    monkeypatch.setattr(incremental, "SCORE_ROWS", 20)
     # Each block's new claims' slots read on two worker processes.
     monkeypatch.setattr(incremental, "SLOTS_PROCESSES_FROM", 3)
     monkeypatch.setattr(incremental, "PAIRS_PROCESSES_FROM", 4)  # and the new pairs of most blocks there too
@@ -310,6 +314,7 @@ def test_the_conflict_stage_flags_the_same_pairs_whatever_its_block_size(tmp_pat
     assert snapshot(db_path) == snapshot(seed_build["db"])
     # Again over its own cache: every pair's value read back in blocks of another size.
     monkeypatch.setattr(conflicts, "PAIR_BLOCK", 11)
+    monkeypatch.setattr(incremental, "SCORE_ROWS", 10**9)
     pipeline.build([SEEDS], db_path)
     assert incremental.LAST["conflicts"]["scored"] == 0
     assert snapshot(db_path) == snapshot(seed_build["db"])
@@ -758,3 +763,58 @@ def test_edge_similarities_read_back_are_the_pairs_own(tmp_path, seed_claims):
     idents[rows[0]] = "changed" + changed
     assert run(np.arange(len(texts)), rows, cols).computed == int((rows == rows[0]).sum() + (cols == rows[0]).sum())
     db.conn.close()
+
+
+def test_connected_components_are_the_union_finds(tmp_path):
+    """`incremental._components` (scipy's labels) gives what a union-find over the edges gives:
+    each component under its smallest member, components in that order, members in index order
+    and edges in their order (the clustering fingerprints components by them)."""
+    from verify import incremental
+    from verify.unionfind import find_root
+
+    def reference(n, edges):
+        parent = list(range(n))
+        for _, i, j in edges:
+            a, b = find_root(parent, i), find_root(parent, j)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+        found = {}
+        for i in sorted({i for _, i, _ in edges} | {j for _, _, j in edges}):
+            found.setdefault(find_root(parent, i), ([], []))[0].append(i)
+        for e in edges:
+            found[find_root(parent, e[1])][1].append(e)
+        return found
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(1, 60))
+        edges = sorted({(float(rng.random()), int(min(i, j)), int(max(i, j)))
+                        for i, j in rng.integers(0, n, size=(int(rng.integers(0, 80)), 2)) if i != j}, reverse=True)
+        assert list(incremental._components(n, edges).items()) == list(reference(n, edges).items())
+
+
+def test_a_pairs_score_is_the_same_for_any_word_overlap_in_its_band():
+    """What lets a build keep a cached pair's score (`incremental.overlap_thresholds`): with the
+    other features equal, two word overlaps with as many of the trees' overlap thresholds under
+    them give the same score, bit for bit; overlaps in other bands do move scores."""
+    from verify import conflict_model, incremental
+
+    scorer = conflict_model.load()
+    thresholds = incremental.overlap_thresholds(scorer)
+    assert len(thresholds) > 3
+    rng = np.random.default_rng(11)
+    rows = rng.random((3000, len(conflict_model.FEATURES))) * rng.choice([1.0, 3.0, 30.0], size=len(conflict_model.FEATURES))
+    rows[rng.random(rows.shape) < 0.3] = 0.0
+    band = rng.integers(0, len(thresholds) + 1, size=len(rows))
+    low = np.where(band > 0, thresholds[np.maximum(band - 1, 0)], -0.5)
+    high = np.where(band < len(thresholds), thresholds[np.minimum(band, len(thresholds) - 1)], 1.5)
+    one, other = rows.copy(), rows.copy()
+    one[:, incremental.WORD_OVERLAP] = low + (high - low) * rng.uniform(0.01, 0.99, size=len(rows))
+    other[:, incremental.WORD_OVERLAP] = low + (high - low) * rng.uniform(0.01, 0.99, size=len(rows))
+    bands = [np.searchsorted(thresholds, np.round(x[:, incremental.WORD_OVERLAP], 9), side="left") for x in (one, other)]
+    same = bands[0] == bands[1]
+    assert same.mean() > 0.95
+    assert scorer.probability(one[same]).tobytes() == scorer.probability(other[same]).tobytes()
+    shifted = rows.copy()
+    shifted[:, incremental.WORD_OVERLAP] = np.where(band > 0, low, 1.5)  # the band below (or the last)
+    assert (scorer.probability(shifted) != scorer.probability(one)).any()

@@ -499,14 +499,16 @@ def encode(texts: list[str], model_name: str | None = None, progress=None, backe
 
 
 def embed_texts(texts: list[str], model_name: str | None, cache: dict[str, np.ndarray], progress=None,
-                backend: str | None = None, runner=None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+                backend: str | None = None, runner=None,
+                hashes: list[str] | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Vectors for `texts` in order, and the entries that were new (to be stored).
 
     Only texts whose hash is missing from `cache` are encoded, each distinct text once. `cache`
     must hold vectors of the same `model_key(model_name, backend)`. `runner`: where the encoding
-    runs (see `encode`); the cache is read and written by the caller, here.
+    runs (see `encode`); the cache is read and written by the caller, here. `hashes`: the texts'
+    `text_hash`, when the caller has them.
     """
-    hashes = [text_hash(t) for t in texts]
+    hashes = [text_hash(t) for t in texts] if hashes is None else hashes
     missing: dict[str, str] = {}
     for h, t in zip(hashes, texts):
         if h not in cache and h not in missing:

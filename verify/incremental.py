@@ -43,7 +43,6 @@ from pathlib import Path
 import numpy as np
 
 from verify import conflicts, store, workers
-from verify.unionfind import find_root
 
 # What the last build in this process reused and recomputed, for the tests and the benchmark:
 # {"analyses": {"texts", "computed"}, "conflicts": {"pairs", "scored"}, "clusters": {"components",
@@ -106,6 +105,10 @@ def loads(data: bytes):
     return _Unpickler(io.BytesIO(data)).load()
 
 
+# Remembered: a build hashes each claim text in several stages (analyses, word sets, TF-IDF rows,
+# edge similarities, ...), ~180k sha256 of 41k texts when adding one article to 40k claims.
+# Bounded so that a long-lived process does not keep every text it ever saw.
+@functools.lru_cache(maxsize=1 << 17)
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
@@ -341,13 +344,17 @@ class WordOverlaps:
             self.words = None
 
     def of(self, pairs) -> np.ndarray:
-        if not len(pairs) or self.words is None:
-            return np.zeros(len(pairs))
         rows = np.fromiter((i for i, _, _ in pairs), dtype=np.int64, count=len(pairs))
         cols = np.fromiter((j for _, j, _ in pairs), dtype=np.int64, count=len(pairs))
+        return self.of_arrays(rows, cols)
+
+    def of_arrays(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """`of` the pairs (rows[n], cols[n])."""
+        if not len(rows) or self.words is None:
+            return np.zeros(len(rows))
         shared = np.asarray(self.words[rows].multiply(self.words[cols]) @ self.idf).ravel()
         union = self.weight[rows] + self.weight[cols] - shared
-        return np.divide(shared, union, out=np.zeros(len(pairs)), where=union > 0)
+        return np.divide(shared, union, out=np.zeros(len(rows)), where=union > 0)
 
 
 def word_sets(texts: list[str], vocabulary: dict[str, int] | None = None):
@@ -444,11 +451,15 @@ def _claim_keys(claims: list[dict], cand, reference: dict) -> list[str]:
         return f"#{value!r}"  # a number
 
     keys = []
+    dates: dict[str, str] = {}  # an article's date field, made once an article
     for c, origin in zip(claims, cand.origin):
         parties = cand.parties[c["id"]]
-        what = "|".join((field(c["id"]), field(c["text"]), field(c.get("speaker")), field(c["article_id"]),
-                         field(c.get("position")), "[" + "".join(map(field, sorted(parties))) + "]",
-                         field(reference.get(c["article_id"])), field(origin)))
+        article = c["article_id"]
+        if article not in dates:
+            dates[article] = field(reference.get(article))
+        what = "|".join((field(c["id"]), field(c["text"]), field(c.get("speaker")), field(article),
+                         field(c.get("position")), "[" + "".join(map(field, sorted(parties))) + "]" if parties else "[]",
+                         dates[article], field(origin)))
         keys.append(hashlib.sha256(what.encode("utf-8", "surrogatepass")).hexdigest()[:32])
     return keys
 
@@ -504,7 +515,12 @@ def _lookup(codes: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarr
         return np.zeros(len(wanted), dtype=np.int64), np.zeros(len(wanted), dtype=bool)
     order = np.argsort(codes, kind="stable")
     ordered = codes[order]
-    where = np.minimum(np.searchsorted(ordered, wanted), len(codes) - 1)
+    # `wanted` searched in sorted order: ~600k searches in a random order, each a walk of the
+    # array that misses the cache, cost more than sorting them first.
+    sorted_wanted = np.argsort(wanted, kind="stable")
+    where = np.empty(len(wanted), dtype=np.int64)
+    where[sorted_wanted] = np.searchsorted(ordered, wanted[sorted_wanted])
+    where = np.minimum(where, len(codes) - 1)
     return order[where], ordered[where] == wanted
 
 
@@ -513,7 +529,8 @@ class PairCache:
     of columns (a numpy archive): the two claims' keys (indices into that build's claim keys)
     and the other key columns (_pair_key) of each pair, its feature row (a column a feature, each
     in the smallest exact dtype; word overlap left at 0), and, for the few pairs they exist for,
-    the rules' row and the explanation. Looking the pairs of a build up is a few array operations
+    the rules' row and the explanation, and the pair's score with the band its word overlap fell
+    in (`overlap_bands`). Looking the pairs of a build up is a few array operations
     (a sorted search of the two claims' numbers, then the key columns compared), not a key hashed
     and a row read and decoded a pair (~6 s a build at ~300k pairs). `record` gathers this
     build's values, `value()` is the archive to store: the pairs of this build only."""
@@ -527,11 +544,14 @@ class PairCache:
         self.rule_of = self.explained_of = None
         self.rules: list = []
         self.explained: list = []
+        self.scores = self.bands = None  # the stored value's, per its pair
         if raw is not None:
             self._read(raw)
         self._blocks: list[list[np.ndarray]] | None = None
         self._new_rules: list[tuple[int, dict]] = []
         self._new_explained: list[tuple[int, list]] = []
+        self._scores: list[np.ndarray] = []
+        self._bands: list[np.ndarray] = []
         self.changed = False  # values this build adds (new pairs, new explanations)
 
     def _read(self, raw: bytes) -> None:
@@ -547,6 +567,8 @@ class PairCache:
             rule_at, explained_at = data["rule_at"], data["explained_at"]
             self.rules = json.loads(data["rules"].tobytes()) if len(rule_at) else []
             self.explained = json.loads(data["explanations"].tobytes()) if len(explained_at) else []
+            if "score" in data and len(data["score"]) == len(a):
+                self.scores, self.bands = data["score"], data["band"].astype(np.int64)
         self.n_stored = len(a)
         self.rule_of = np.full(len(a), -1, dtype=np.int64)
         self.rule_of[rule_at] = np.arange(len(rule_at))
@@ -588,9 +610,22 @@ class PairCache:
                     explained[m] = self.explained[e]
         return source, features, rules, explained
 
-    def record(self, start: int, features: np.ndarray | None, rules: list, explained: list, new: bool) -> None:
+    def stored_scores(self, start: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(score, overlap band) the stored value has for the pairs start..start+n (band -1: none)."""
+        source = self.source[start : start + n]
+        scores, bands = np.zeros(n), np.full(n, -1, dtype=np.int64)
+        have = np.flatnonzero(source >= 0)
+        if len(have) and self.scores is not None:
+            scores[have], bands[have] = self.scores[source[have]], self.bands[source[have]]
+        return scores, bands
+
+    def record(self, start: int, features: np.ndarray | None, rules: list, explained: list, new: bool,
+               scores: np.ndarray | None = None, bands: np.ndarray | None = None) -> None:
         """This build's values of the pairs start..start+len(rules), in order (features with word
-        overlap at 0). `new`: some of them are not in the stored value."""
+        overlap at 0; their scores and overlap bands). `new`: some of them are not in the stored value."""
+        if scores is not None:
+            self._scores.append(scores)
+            self._bands.append(bands.astype(np.int32))
         if features is not None:
             if self._blocks is None:
                 self._blocks = [[] for _ in range(features.shape[1])]
@@ -607,8 +642,12 @@ class PairCache:
             return None
         columns = {f"key_{name}": column for name, column in self.columns.items()}
         features = {}
-        if self._blocks is not None:
-            features = {f"feature_{k}": np.concatenate(parts) for k, parts in enumerate(self._blocks)}
+        if self._blocks is not None:  # each column's parts replaced by the joined column: let go before the next
+            for k, parts in enumerate(self._blocks):
+                features[f"feature_{k}"] = np.concatenate(parts)
+                self._blocks[k] = [features[f"feature_{k}"]]
+        if self._scores:  # every block's (a scorer's build)
+            features.update(score=np.concatenate(self._scores), band=np.concatenate(self._bands))
         buffer = io.BytesIO()
         np.savez(buffer, claim_keys=np.array([k.encode("ascii") for k in self.claim_keys], dtype="S32"),
                  first=self.first.astype(np.int32), second=self.second.astype(np.int32),
@@ -630,6 +669,8 @@ def _as_read_back(value):
 
 # New pairs in a block from which their values are computed in worker processes.
 PAIRS_PROCESSES_FROM = 2000
+# Candidate pairs scored in one call of the conflict scorer (their feature rows, ~8 MB).
+SCORE_ROWS = 32768
 # What the forked workers of the conflict stage read (set before they are forked).
 _FORKED: dict = {}
 
@@ -722,6 +763,19 @@ def reference_dates_cached(db, articles: list[dict]) -> dict[str, str | None]:
     return reference
 
 
+def overlap_thresholds(scorer) -> np.ndarray | None:
+    """The thresholds, sorted, that the scorer's trees compare a pair's word overlap with (None for
+    a scorer that is not trees: its score moves with any change of the overlap). A tree sends a
+    row left when its value is at most the node's threshold, so two overlaps with as many
+    thresholds under them (`np.searchsorted(..., side="left")`: the pair's band) go the same way
+    at every node on the word overlap; with the other features equal, every tree reaches the same
+    leaf and the score is the same, bit for bit."""
+    if scorer.trees is None:
+        return None
+    parts = [t["threshold"][(t["feature"] == WORD_OVERLAP) & ~t["leaf"]] for t in scorer.trees.trees]
+    return np.unique(np.concatenate(parts)) if parts else np.zeros(0)
+
+
 def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors: np.ndarray, source_key,
                           encode=None, k: int = 12, judge=None, scorer=None, nli=None,
                           flag_threshold: float | None = None, neighbours=None,
@@ -782,6 +836,73 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
     scored_pairs = []
     found: list[dict] = []    # the rules' rows, in pair order
     scored: list[dict] = []   # the scorer's, in pair order
+    waiting: list[tuple] = []  # blocks whose features are made, scored together (SCORE_ROWS)
+    thresholds = overlap_thresholds(scorer) if scorer is not None else None
+    n_rescored = 0
+
+    def score_waiting() -> None:
+        """Score the waiting blocks' pairs in one call, then flag, explain and record each block in
+        order (the scorer walks each tree once a call; a pair's score is its own row's, whatever
+        else is in the call). A pair whose other features are the stored ones (all but the word
+        overlap are, for a pair read from the cache) and whose word overlap is in the same band
+        as when it was scored takes its stored score: every tree takes the same path for it, so
+        the score is the one computed, bit for bit (`overlap_thresholds`). The corpus IDF moves
+        every overlap a little with each added article, but few across a threshold: scoring all
+        ~300k pairs again was ~1 s of an added article at 40k claims."""
+        nonlocal n_rescored
+        if not waiting:
+            return
+        # The word overlaps of all waiting pairs in one product (per block, scipy's row gathers
+        # cost more than their rows); `features` keep the stored 0 for the cache.
+        lo, hi = waiting[0][0], waiting[-1][0] + len(waiting[-1][1])
+        overlap = overlaps.of_arrays(first[lo:hi], second[lo:hi])
+        rows = np.concatenate([w[2] for w in waiting])
+        rows[:, WORD_OVERLAP] = overlap
+        todo_of, bands_of = [], []
+        for start, pairs, *_ in waiting:
+            if thresholds is None:
+                bands = np.full(len(pairs), -1, dtype=np.int64)
+            else:
+                bands = np.searchsorted(thresholds, np.round(overlap[start - lo : start - lo + len(pairs)], 9), side="left")
+            previous, previous_bands = cache.stored_scores(start, len(pairs))
+            reuse = (previous_bands >= 0) & (previous_bands == bands) if thresholds is not None else bands < -1
+            todo_of.append(np.flatnonzero(~reuse))
+            bands_of.append((bands, previous, previous_bands))
+        computed = scorer.probability(rows[np.concatenate([w[0] - lo + todo for w, todo in zip(waiting, todo_of)])])
+        del rows
+        offset = 0
+        for (start, pairs, stored_features, rules, explained, new), todo, (bands, previous, previous_bands) \
+                in zip(waiting, todo_of, bands_of):
+            scores = previous.copy()
+            scores[todo] = computed[offset : offset + len(todo)]
+            offset += len(todo)
+            n_rescored += len(todo)
+            new = new or bool((bands != previous_bands).any() or (scores != previous).any())
+            flagged = np.flatnonzero(scores >= threshold).tolist()
+            # A pair's explanation is a function of its inputs but the score (conflict_model.explanation):
+            # made the first time the pair is flagged and kept with it, so a build over a grown corpus
+            # does not read again the slots and cues of the thousands of pairs flagged before.
+            unexplained = [n for n in flagged if explained[n] is None]
+            if unexplained:
+                chosen = [pairs[n] for n in unexplained]
+                sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, chosen, reference)
+                for n, p in zip(unexplained, conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli, idf={},
+                                                                        slots=slots_for(chosen))):
+                    cmp = slots.compare(p.slots_a, p.slots_b, bool(p.parties_a & p.parties_b))
+                    kind_, text, cues = conflict_model.explanation(p, cmp)
+                    # As conflicts._scored_conflicts decides (without a judge): never flagged unexplained.
+                    explained[n] = _as_read_back([kind_, text, cues, kind_ == "contradiction" and p.nli is None])
+            cache.record(start, stored_features, rules, explained, new or bool(unexplained), scores, bands)
+            for n in flagged:
+                i, j, _ = pairs[n]
+                kind_, text, cues, unflagged = explained[n]
+                if unflagged:
+                    continue
+                scored.append(conflicts._conflict_row(
+                    claims[i], claims[j], kind_, float(scores[n]), text.replace(conflict_model.SCORE, f"{float(scores[n]):.2f}"),
+                    cues, conflicts._attribution(claims[i], claims[j], cand.origin[i], cand.origin[j])))
+        waiting.clear()
+
     try:
         for start, pairs in conflicts.pair_blocks(cand.pairs, block):
             source, features, rules, explained = cache.block(start, len(pairs), n_features)
@@ -815,40 +936,22 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
             if scorer is None:
                 cache.record(start, None, rules, explained, bool(todo))
                 continue
-            stored_features = features.copy()
-            features[:, WORD_OVERLAP] = overlaps.of(pairs)
-            scores = scorer.probability(list(features))  # a list of rows, as the scorer takes them
-            flagged = np.flatnonzero(scores >= threshold).tolist()
-            # A pair's explanation is a function of its inputs but the score (conflict_model.explanation):
-            # made the first time the pair is flagged and kept with it, so a build over a grown corpus
-            # does not read again the slots and cues of the thousands of pairs flagged before.
-            unexplained = [n for n in flagged if explained[n] is None]
-            if unexplained:
-                chosen = [pairs[n] for n in unexplained]
-                sub_articles, sub_claims, sub = _sub_problem(articles, claims, cand, chosen, reference)
-                for n, p in zip(unexplained, conflict_model.pair_inputs(sub_articles, sub_claims, sub, nli, idf={},
-                                                                        slots=slots_for(chosen))):
-                    cmp = slots.compare(p.slots_a, p.slots_b, bool(p.parties_a & p.parties_b))
-                    kind_, text, cues = conflict_model.explanation(p, cmp)
-                    # As conflicts._scored_conflicts decides (without a judge): never flagged unexplained.
-                    explained[n] = _as_read_back([kind_, text, cues, kind_ == "contradiction" and p.nli is None])
-            cache.record(start, stored_features, rules, explained, bool(todo or unexplained))
-            for n in flagged:
-                i, j, _ = pairs[n]
-                kind_, text, cues, unflagged = explained[n]
-                if unflagged:
-                    continue
-                scored.append(conflicts._conflict_row(
-                    claims[i], claims[j], kind_, float(scores[n]), text.replace(conflict_model.SCORE, f"{float(scores[n]):.2f}"),
-                    cues, conflicts._attribution(claims[i], claims[j], cand.origin[i], cand.origin[j])))
+            waiting.append((start, pairs, features, rules, explained, bool(todo)))
+            if sum(len(w[1]) for w in waiting) >= SCORE_ROWS:
+                score_waiting()
+        score_waiting()
     finally:
         if pool:
             pool.shutdown()
         _FORKED.clear()
+    # Given back before the cache's archive is made: every claim's slots (~140 MB at 100k claims)
+    # held with the archive and its copy into SQLite made the peak of a 100k build (2.1 GiB).
+    slots_of.clear()
     value = cache.value()
+    del cache  # its columns (~70 MB at 600k pairs), not held while SQLite copies the archive in
     if value is not None:  # one value, this build's pairs: those of earlier builds go with it
         store.save_cached(db, kind, {"columns": value}, keep={"columns"}, family="pair:")
-    LAST["conflicts"] = {"pairs": len(cand.pairs), "scored": n_scored}
+    LAST["conflicts"] = {"pairs": len(cand.pairs), "scored": n_scored, "rescored": n_rescored}
     if DETAILS:  # which pairs, for the tests (a dict of every pair: not kept in a real build)
         LAST["conflicts"]["scored_pairs"] = scored_pairs
         LAST["conflicts"]["similarity"] = {(claims[i]["id"], claims[j]["id"]): sim for i, j, sim in cand.pairs}
@@ -1028,22 +1131,29 @@ class EdgeSimilarities:
 
 
 def _components(n: int, edges: list[tuple[float, int, int]]) -> dict[int, tuple[list[int], list]]:
-    """Root -> (members in index order, edges in their order) of each connected component of `edges`."""
-    parent = list(range(n))
+    """Root -> (members in index order, edges in their order) of each connected component of `edges`,
+    the root being its smallest member (components in the order of their roots). Labelled by
+    scipy's connected_components (a union-find over ~300k edges in Python took ~0.3 s a build)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def find(i: int) -> int:
-        return find_root(parent, i)
-
-    for _, i, j in edges:
-        a, b = find(i), find(j)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
+    if not edges:
+        return {}
+    i = np.fromiter((e[1] for e in edges), dtype=np.int64, count=len(edges))
+    j = np.fromiter((e[2] for e in edges), dtype=np.int64, count=len(edges))
+    graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (i, j)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    touched = np.zeros(n, dtype=bool)
+    touched[i] = touched[j] = True
+    members = np.flatnonzero(touched)
+    root_of_label = np.full(label.max() + 1, -1, dtype=np.int64)
+    root_of_label[label[members[::-1]]] = members[::-1]  # the smallest member of each label wins
+    root = root_of_label[label]
     found: dict[int, tuple[list[int], list]] = {}
-    touched = sorted({i for _, i, _ in edges} | {j for _, _, j in edges})
-    for i in touched:
-        found.setdefault(find(i), ([], []))[0].append(i)
-    for e in edges:
-        found[find(e[1])][1].append(e)
+    for m, r in zip(members.tolist(), root[members].tolist()):
+        found.setdefault(r, ([], []))[0].append(m)
+    for e, r in zip(edges, root[i].tolist()):
+        found[r][1].append(e)
     return found
 
 

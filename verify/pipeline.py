@@ -194,8 +194,9 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
         tick("segment", len(claims), len(claims))
 
         texts = incremental.embedding_inputs_cached(db, articles, claims, embedding_inputs)
-        cache = store.load_embeddings(db, model_key, [embed.text_hash(t) for t in texts])
-        todo = len({t for t in texts if embed.text_hash(t) not in cache})
+        vector_keys = [embed.text_hash(t) for t in texts]  # once: the stages below read them (41k sha256 a pass)
+        cache = store.load_embeddings(db, model_key, vector_keys)
+        todo = len({h for h in vector_keys if h not in cache})
         done = 0
 
         def on_batch(n: int) -> None:
@@ -203,7 +204,7 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
             done += n
             tick("embed", done, todo)
 
-        vectors, new = embed.embed_texts(texts, model, cache, on_batch, backend, runner)
+        vectors, new = embed.embed_texts(texts, model, cache, on_batch, backend, runner, hashes=vector_keys)
         store.save_embeddings(db, model_key, new)
         encoded = len(new)
         # The vectors are in `vectors` now: the per-text dicts (~70 MB at 40k claims) are not held
@@ -221,7 +222,6 @@ def build(paths: list[str | Path], db_path: str | Path, out_dir: str | Path | No
         # Nearest neighbours of a large corpus through the persisted index (<db>.faiss): only
         # vectors it lacks are added, every claim is searched once for both stages below.
         neighbours = cluster.NeighbourIndex(neighbour_index_path(db_path), model_key)
-        vector_keys = [embed.text_hash(t) for t in texts]
         if claims:
             neighbours.prepare(vectors, vector_keys, runner)
         # Only the parts of the similarity graph that changed since the last build are grouped again.
