@@ -373,7 +373,7 @@ def extract(text: str, published: str | None = None) -> Slots:
         if (date := resolve_weekday(wd, published)) is not None:
             resolved.append((t, date))
         else:
-            resolved.append((t, ("weekday", wd.lower(), None)))
+            resolved.append((t, ("weekday", wd.lower(), None)))  # no date to resolve against: compared by its name
     return Slots(resolved, list(times), list(numbers), list(places), list(directions), speech, frames, orders,
                  {t: wd.lower() for t, wd in weekdays}, zones)
 
@@ -385,7 +385,7 @@ def _weekday_dates_differ(name: str, other: tuple, other_name: str | None, year:
     not); against a month or a year alone, not comparable (which week was meant is a guess)."""
     if other_name is not None:
         return name != other_name
-    if other[0] == "weekday" or not (other[1] and other[2]):
+    if not (other[1] and other[2]):
         return None
     y = other[0] if isinstance(other[0], int) else year
     if y is None:
@@ -397,11 +397,8 @@ def _weekday_dates_differ(name: str, other: tuple, other_name: str | None, year:
 
 
 def _dates_differ(a: tuple, b: tuple) -> bool | None:
-    """True / False when two dates are comparable at a shared grain, None when not."""
-    if a[0] == "weekday" or b[0] == "weekday":
-        if a[0] == b[0] == "weekday":
-            return a[1] != b[1]
-        return None
+    """True / False when two dates are comparable at a shared grain, None when not. Neither is
+    a weekday (`_weekday_dates_differ` compares those)."""
     (ya, ma, da), (yb, mb, db) = a, b
     if ma and mb and ma != mb:
         if ya and yb and ya != yb:
