@@ -865,7 +865,8 @@ def find_conflicts_cached(db, articles: list[dict], claims: list[dict], vectors:
             else:
                 bands = np.searchsorted(thresholds, np.round(overlap[start - lo : start - lo + len(pairs)], 9), side="left")
             previous, previous_bands = cache.stored_scores(start, len(pairs))
-            reuse = (previous_bands >= 0) & (previous_bands == bands) if thresholds is not None else bands < -1
+            reuse = ((previous_bands >= 0) & (previous_bands == bands) if thresholds is not None
+                     else np.zeros(len(pairs), dtype=bool))  # not trees: any overlap change moves the score
             todo_of.append(np.flatnonzero(~reuse))
             bands_of.append((bands, previous, previous_bands))
         computed = scorer.probability(rows[np.concatenate([w[0] - lo + todo for w, todo in zip(waiting, todo_of)])])
