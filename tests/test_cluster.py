@@ -259,3 +259,36 @@ def test_a_paraphrase_in_other_words_joins_as_a_mutual_best_match():
 
     assert grouped(0.8)      # the embedding alone clears the mutual threshold
     assert not grouped(0.4)  # neither does
+
+
+def test_phrases_are_runs_of_words_most_of_which_carry_content():
+    assert ("complex", "consisted", "of", "250", "apartments") in cluster.phrases(
+        "The 12-storey complex consisted of 250 apartments.")
+    # Runs of function and reporting words are any sentence's, not one statement's.
+    assert cluster.phrases("He said on Monday that it was in the end") == set()
+    assert cluster.phrases("Too short to count") == set()
+
+
+def test_a_mutual_pair_sharing_a_phrase_joins_below_every_floor():
+    """Two claims of different articles, each the other's best match, that share five words in a
+    row share a cluster though their similarity is under the mutual threshold and the merge floor;
+    the same vectors with the words rewritten stay apart."""
+    other = ["Officials spoke about budgets.", "A committee debated taxes."]
+    vectors = unit([1.0, 0.0, 0.0], [0.45, 0.89, 0.0], [0.0, 0.0, 1.0], [0.0, -0.2, 0.98])
+    article_of = ["a", "b", "c", "d"]
+
+    def grouped(second: str) -> bool:
+        texts = ["The 12-storey Renaissance complex consisted of 250 apartments in Antakya.", second] + other
+        mixed = Similarity(vectors, lexical_vectors(texts)).pairs(np.array([0]), np.array([1]))[0]
+        assert mixed < 0.6 - cluster.MEAN_MARGIN
+        groups = group_claims(vectors, threshold=0.95, texts=texts, article_of=article_of, mutual_threshold=0.6)
+        return [0, 1] in [sorted(g) for g in groups]
+
+    assert grouped("The Rönesans Residence, whose complex consisted of 250 apartments in Antakya, collapsed.")
+    assert not grouped("The Rönesans Residence, with 250 flats in all in Antakya, collapsed.")
+
+
+def test_a_shared_phrase_does_not_join_claims_of_one_article():
+    texts = ["The complex consisted of 250 apartments in Antakya.", "Its complex consisted of 250 apartments in Antakya."]
+    vectors = unit([1.0, 0.0], [0.45, 0.89])
+    assert group_claims(vectors, threshold=0.95, texts=texts, article_of=["a", "a"], mutual_threshold=0.6) == [[0], [1]]

@@ -377,9 +377,10 @@ def full_grouping(claims, vectors, state, threshold, mutual_threshold):
     lexical = incremental.lexical_transform(state["vocabulary"], state["idf"], [c["text"] for c in claims],
                                             state["stop_words"])
     sim = cluster.Similarity(vectors, lexical)
-    edges, mean_floor = cluster.linkage_edges(vectors, sim, threshold, cluster.NEIGHBOURS,
-                                              [c["article_id"] for c in claims], mutual_threshold)
-    groups = cluster.average_linkage(len(claims), edges, vectors, sim, mean_floor)
+    texts = [c["text"] for c in claims]
+    edges, mean_floor, bonds = cluster.linkage_edges(vectors, sim, threshold, cluster.NEIGHBOURS,
+                                                     [c["article_id"] for c in claims], mutual_threshold, texts=texts)
+    groups = cluster.average_linkage(len(claims), edges, vectors, sim, mean_floor, bonds)
     return {frozenset(claims[i]["id"] for i in g) for g in groups}
 
 

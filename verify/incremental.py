@@ -1198,8 +1198,8 @@ def build_clusters_cached(db, claims: list[dict], vectors: np.ndarray, vector_ke
     article_of = [c["article_id"] for c in claims]
     similarities = EdgeSimilarities(db, "edges:" + code_version("cluster") + state["model"],
                                     [v + text_hash(t) for v, t in zip(vector_keys, texts)], sim)
-    edges, mean_floor = cluster.linkage_edges(vectors, sim, threshold, cluster.NEIGHBOURS, article_of, mutual_threshold,
-                                              denies, index, similarities)
+    edges, mean_floor, bonds = cluster.linkage_edges(vectors, sim, threshold, cluster.NEIGHBOURS, article_of,
+                                                     mutual_threshold, denies, index, similarities, texts)
     similarities.save()
     position = {cid: i for i, cid in enumerate(ids)}
     stored = state["components"]
@@ -1211,7 +1211,7 @@ def build_clusters_cached(db, claims: list[dict], vectors: np.ndarray, vector_ke
     for members, comp_edges in _components(len(claims), edges).values():
         local = {m: n for n, m in enumerate(members)}
         what = [state["model"], settings, [(ids[m], vector_keys[m]) for m in members],
-                [(repr(s), local[i], local[j]) for s, i, j in comp_edges]]
+                [(repr(s), local[i], local[j], (i, j) in bonds) for s, i, j in comp_edges]]
         fingerprint = hashlib.sha256(json.dumps(what).encode()).hexdigest()[:24]
         if fingerprint in stored:
             clean_components.add(fingerprint)
@@ -1222,7 +1222,7 @@ def build_clusters_cached(db, claims: list[dict], vectors: np.ndarray, vector_ke
             dirty_edges += comp_edges
             kept[fingerprint] = members  # its groups, once known (below)
     dirty_edges.sort(reverse=True)  # the order of the whole graph's edges
-    regrouped = cluster.average_linkage(len(claims), dirty_edges, vectors, sim, mean_floor)
+    regrouped = cluster.average_linkage(len(claims), dirty_edges, vectors, sim, mean_floor, bonds)
     group_of = {}
     for g in regrouped:
         if g[0] not in clean:
