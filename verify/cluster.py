@@ -35,7 +35,7 @@ import numpy as np
 
 from verify.unionfind import find_root
 
-DEFAULT_THRESHOLD = 0.75         # any two claims this similar join (0.65 scores as well on the stories: see README, Benchmarks)
+DEFAULT_THRESHOLD = 0.65         # any two claims this similar join (chosen with M on the stories: see README, Benchmarks)
 DEFAULT_MUTUAL_THRESHOLD = 0.60  # two claims that are each other's best match across articles join from here
 NEIGHBOURS = 20
 LEXICAL_WEIGHT = 0.3   # share of the TF-IDF cosine in the similarity of two claims
