@@ -766,6 +766,31 @@ def test_edge_similarities_read_back_are_the_pairs_own(tmp_path, seed_claims):
     db.conn.close()
 
 
+def test_phrase_bonds_read_back_are_the_pairs_own(tmp_path):
+    """`PhraseBonds` gives `cluster.share_phrase` of any pairs, computing only the pairs of texts
+    an earlier build did not ask about."""
+    from verify import incremental, store
+
+    texts = ["The complex consisted of 250 apartments in Antakya.", "Its complex consisted of 250 apartments in Antakya.",
+             "Officials spoke about budgets on Monday.", "A complex of 250 flats stood in Antakya.",
+             "Officials spoke about budgets on Monday, again."]
+    idents = [f"v{n}" + incremental.text_hash(t) for n, t in enumerate(texts)]
+    rows, cols = np.array([0, 0, 2, 1]), np.array([1, 3, 4, 3])
+    db = store.open_db(tmp_path / "verify.db")
+
+    def run(rows, cols):
+        bonds = incremental.PhraseBonds(db, idents, texts)
+        got = bonds(rows, cols)
+        assert got.tolist() == cluster.share_phrase(rows, cols, texts).tolist()
+        bonds.save()
+        return got.tolist(), bonds.computed
+
+    assert run(rows, cols) == ([True, False, True, False], 4)
+    assert run(rows, cols)[1] == 0
+    assert run(np.array([0, 3]), np.array([4, 4]))[1] == 2
+    db.conn.close()
+
+
 def test_connected_components_are_the_union_finds(tmp_path):
     """`incremental._components` (scipy's labels) gives what a union-find over the edges gives:
     each component under its smallest member, components in that order, members in index order

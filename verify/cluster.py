@@ -534,12 +534,13 @@ def linkage_edges(vectors: np.ndarray, sim: Similarity, threshold: float = DEFAU
                   article_of: list | None = None, mutual_threshold: float = DEFAULT_MUTUAL_THRESHOLD,
                   denies: list[bool] | None = None,
                   index: NeighbourIndex | None = None, similarities=None,
-                  texts: list[str] | None = None) -> tuple[list[tuple[float, int, int]], float, frozenset]:
+                  texts: list[str] | None = None, phrase_pairs=None) -> tuple[list[tuple[float, int, int]], float, frozenset]:
     """`group_claims`' first half: the edges average linkage joins along, most similar first, the
     floor of the mean similarity of two groups that merge, and the bonds among the edges (pairs
     (i, j), i < j, that merge their groups whatever the mean: mutual best matches sharing a phrase
-    of `texts`). `similarities(rows, cols)`: what `sim.pairs` gives for those pairs (a build reads
-    the unchanged ones from its cache)."""
+    of `texts`). `similarities(rows, cols)`: what `sim.pairs` gives for those pairs, and
+    `phrase_pairs(rows, cols)` what `share_phrase` gives for them on `texts` (a build reads the
+    unchanged ones from its cache)."""
     floor = min(threshold, mutual_threshold) if article_of is not None else threshold
     mean_floor = floor - MEAN_MARGIN if article_of is not None else threshold
     # Dense neighbours first (cheap, sub-quadratic), then the mixed similarity on those only.
@@ -571,9 +572,10 @@ def linkage_edges(vectors: np.ndarray, sim: Similarity, threshold: float = DEFAU
             meant[part] = np.einsum("ij,ij->i", vectors[rows[part]], vectors[cols[part]]) >= floor
         keep = (sims >= threshold) | (((sims >= floor) | meant) & mutual)
         bonded = np.zeros(len(sims), dtype=bool)
-        if texts is not None:
+        if texts is not None or phrase_pairs is not None:
             both = np.flatnonzero(mutual)
-            bonded[both] = share_phrase(rows[both], cols[both], texts)
+            shared = phrase_pairs or (lambda r, c: share_phrase(r, c, texts))
+            bonded[both] = shared(rows[both], cols[both])
             keep |= bonded
         bonds = frozenset(zip(rows[bonded].tolist(), cols[bonded].tolist()))
     else:

@@ -1089,10 +1089,14 @@ class EdgeSimilarities:
     the code and the word weights), so it is the value `sim.pairs` gives, bit for bit. Kept as
     one value of columns (the last build's idents, each pair's two numbers in it and its
     similarity), written again when a pair is new or gone (~1 s of an added article at 40k
-    claims was these ~600k similarities)."""
+    claims was these ~600k similarities). `compute(rows, cols)`, given, stands for `sim.pairs`:
+    any other function of a pair's two idents (PhraseBonds)."""
 
-    def __init__(self, db, kind: str, idents: list[str], sim):
+    family = "edges:"
+
+    def __init__(self, db, kind: str, idents: list[str], sim, compute=None):
         self.db, self.kind, self.idents, self.sim = db, kind, idents, sim
+        self.compute = compute or sim.pairs
         self.raw = store.load_cached(db, kind, ["columns"]).get("columns")
         self.value: bytes | None = None
         self.computed = 0
@@ -1117,7 +1121,7 @@ class EdgeSimilarities:
                 out[found] = sims[at[found]]
         todo = np.flatnonzero(~found)
         if len(todo):
-            out[todo] = self.sim.pairs(rows[todo], cols[todo])
+            out[todo] = self.compute(rows[todo], cols[todo])
         self.computed = len(todo)
         if len(todo) or len(rows) != n_stored:  # a pair new or gone: this build's pairs are kept
             buffer = io.BytesIO()
@@ -1128,7 +1132,24 @@ class EdgeSimilarities:
 
     def save(self) -> None:
         if self.value is not None:
-            store.save_cached(self.db, self.kind, {"columns": self.value}, keep={"columns"}, family="edges:")
+            store.save_cached(self.db, self.kind, {"columns": self.value}, keep={"columns"}, family=self.family)
+
+
+class PhraseBonds(EdgeSimilarities):
+    """`cluster.share_phrase` of the mutual pairs, read from the database for the pairs an
+    earlier build asked about: a function of the two texts alone (~0.5 s a build at 40k claims
+    computed afresh, most of an added article's budget)."""
+
+    family = "phrases:"
+
+    def __init__(self, db, idents: list[str], texts: list[str]):
+        from verify import cluster
+
+        super().__init__(db, "phrases:" + code_version("cluster"), idents, None,
+                         lambda rows, cols: cluster.share_phrase(rows, cols, texts).astype(np.float64))
+
+    def __call__(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return super().__call__(rows, cols) > 0.5
 
 
 def _components(n: int, edges: list[tuple[float, int, int]]) -> dict[int, tuple[list[int], list]]:
@@ -1196,11 +1217,14 @@ def build_clusters_cached(db, claims: list[dict], vectors: np.ndarray, vector_ke
     lexical = lexical_rows_cached(db, state, texts)
     sim = cluster.Similarity(vectors, lexical)
     article_of = [c["article_id"] for c in claims]
-    similarities = EdgeSimilarities(db, "edges:" + code_version("cluster") + state["model"],
-                                    [v + text_hash(t) for v, t in zip(vector_keys, texts)], sim)
+    idents = [v + text_hash(t) for v, t in zip(vector_keys, texts)]
+    similarities = EdgeSimilarities(db, "edges:" + code_version("cluster") + state["model"], idents, sim)
+    phrase_pairs = PhraseBonds(db, idents, texts)
     edges, mean_floor, bonds = cluster.linkage_edges(vectors, sim, threshold, cluster.NEIGHBOURS, article_of,
-                                                     mutual_threshold, denies, index, similarities, texts)
+                                                     mutual_threshold, denies, index, similarities, texts,
+                                                     phrase_pairs)
     similarities.save()
+    phrase_pairs.save()
     position = {cid: i for i, cid in enumerate(ids)}
     stored = state["components"]
     kept: dict[str, list[list[str]]] = {}
