@@ -174,8 +174,8 @@ def test_seed_report_renders(open_report, seed_build, seed_truth):
             # expect() waits for the card's contents to be laid out (content-visibility: auto
             # renders them a frame after the scroll); inner_text() at once may read them empty.
             expect(side).to_contain_text(re.compile(r"\S"))
-            who = side.locator(".who").inner_text()
-            assert who.startswith(f"{claim['outlet'] or 'unnamed site'} · origin {claim['origin'] or 'unknown'}"), who
+            who = f"{claim['outlet'] or 'unnamed site'} · origin {claim['origin'] or 'unknown'}"
+            expect(side.locator(".who")).to_have_text(re.compile("^" + re.escape(who)))
         if sides.nth(0).locator("mark").count() and sides.nth(1).locator("mark").count():
             marked_both += 1
     assert marked_both >= 1
