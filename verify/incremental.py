@@ -1137,7 +1137,7 @@ class EdgeSimilarities:
 
 class PhraseBonds(EdgeSimilarities):
     """`cluster.share_phrase` of the mutual pairs, read from the database for the pairs an
-    earlier build asked about: a function of the two texts alone (~0.5 s a build at 40k claims
+    earlier build asked about: a function of the two texts alone (~1 s a build at 40k claims
     computed afresh, most of an added article's budget)."""
 
     family = "phrases:"
