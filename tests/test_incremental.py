@@ -742,7 +742,7 @@ def test_edge_similarities_read_back_are_the_pairs_own(tmp_path, seed_claims):
 
     def run(order, rows, cols, vectors=vectors):
         s = cluster.Similarity(vectors[order], sim.lexical[order])
-        cached = incremental.EdgeSimilarities(db, "edges:test", [idents[n] for n in order], s)
+        cached = incremental.EdgeSimilarities(db, "edges:test", [idents[n] for n in order], s.pairs)
         got = cached(rows, cols)
         assert got.tobytes() == s.pairs(rows, cols).tobytes()
         cached.save()

@@ -1089,14 +1089,13 @@ class EdgeSimilarities:
     the code and the word weights), so it is the value `sim.pairs` gives, bit for bit. Kept as
     one value of columns (the last build's idents, each pair's two numbers in it and its
     similarity), written again when a pair is new or gone (~1 s of an added article at 40k
-    claims was these ~600k similarities). `compute(rows, cols)`, given, stands for `sim.pairs`:
-    any other function of a pair's two idents (PhraseBonds)."""
+    claims was these ~600k similarities). `compute(rows, cols)` gives the values of new pairs:
+    `sim.pairs`, or any other function of a pair's two idents (PhraseBonds)."""
 
     family = "edges:"
 
-    def __init__(self, db, kind: str, idents: list[str], sim, compute=None):
-        self.db, self.kind, self.idents, self.sim = db, kind, idents, sim
-        self.compute = compute or sim.pairs
+    def __init__(self, db, kind: str, idents: list[str], compute):
+        self.db, self.kind, self.idents, self.compute = db, kind, idents, compute
         self.raw = store.load_cached(db, kind, ["columns"]).get("columns")
         self.value: bytes | None = None
         self.computed = 0
@@ -1145,7 +1144,7 @@ class PhraseBonds(EdgeSimilarities):
     def __init__(self, db, idents: list[str], texts: list[str]):
         from verify import cluster
 
-        super().__init__(db, "phrases:" + code_version("cluster"), idents, None,
+        super().__init__(db, "phrases:" + code_version("cluster"), idents,
                          lambda rows, cols: cluster.share_phrase(rows, cols, texts).astype(np.float64))
 
     def __call__(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -1218,7 +1217,7 @@ def build_clusters_cached(db, claims: list[dict], vectors: np.ndarray, vector_ke
     sim = cluster.Similarity(vectors, lexical)
     article_of = [c["article_id"] for c in claims]
     idents = [v + text_hash(t) for v, t in zip(vector_keys, texts)]
-    similarities = EdgeSimilarities(db, "edges:" + code_version("cluster") + state["model"], idents, sim)
+    similarities = EdgeSimilarities(db, "edges:" + code_version("cluster") + state["model"], idents, sim.pairs)
     phrase_pairs = PhraseBonds(db, idents, texts)
     edges, mean_floor, bonds = cluster.linkage_edges(vectors, sim, threshold, cluster.NEIGHBOURS, article_of,
                                                      mutual_threshold, denies, index, similarities, texts,
