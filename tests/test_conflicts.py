@@ -508,6 +508,22 @@ def test_two_parties_each_denying_are_not_explained_as_a_conflict():
     assert conflict_model.explain(q, conflict_model.features(q)[1], 0.9)[0] == "denial"
 
 
+@pytest.mark.parametrize("a, b", [
+    # The other side negates and accuses nobody: nothing there for the denial to answer.
+    ("The Kremlin rejected as an absolute lie the suggestion that Putin ordered the killing.",
+     "President Putin did not attend the funeral."),
+    # The denying party's own word.
+    ("The Kremlin insisted it was not involved in the crash, calling the claims a lie.",
+     "The Kremlin said an investigation into the crash would take time."),
+])
+def test_a_denial_does_not_explain_a_pair_it_cannot_answer(a, b):
+    from verify import conflict_model
+
+    p = _pair_inputs(a, b)
+    p.parties_a = p.parties_b = frozenset({"Russia"}) if "Kremlin" in b else frozenset()
+    assert conflict_model.explain(p, conflict_model.features(p)[1], 0.9)[0] == "contradiction"
+
+
 def test_two_clashes_inside_one_loose_cluster_are_both_kept():
     """One conflict per pair of clusters, but a cluster holding several accounts may hold
     several clashes: each claim there keeps its own."""

@@ -69,6 +69,16 @@ def test_a_caption_credit_in_mid_page_is_dropped_with_its_caption(make_jsonl):
     assert "temporary camp" not in article["text"]
 
 
+def test_an_agencys_note_to_editors_and_a_seen_from_caption_are_dropped(make_jsonl):
+    text = (STORY + "\n\nGas leak at the pipeline as seen from an interceptor off the island, September 27, 2022. "
+            "Defence Command/Handout via REUTERS ATTENTION EDITORS - THIS IMAGE WAS PROVIDED BY A THIRD PARTY.\n\n"
+            "Gas leak at the pipeline as seen on 27 September 2022\n\n"
+            "Aid convoys crossed the border on Thursday for the first time since the quake struck the region.")
+    article = one(make_jsonl, text)
+    assert "ATTENTION" not in article["text"] and "as seen" not in article["text"]
+    assert article["text"].endswith("since the quake struck the region.")
+
+
 def test_outlet_names_are_kept_as_the_input_gives_them(make_jsonl):
     assert one(make_jsonl, STORY, outlet="The Week (India)")["outlet"] == "The Week (India)"
 

@@ -65,6 +65,16 @@ def test_same_event_values_clash(a, b):
     ("The jet crashed north of Moscow.", "The jet crashed northwest of Moscow."),
     # A bound written after the figure.
     ("Only quakes of magnitude 6 or larger count here.", "The quake had a magnitude of 7.8."),
+    # The whole against its parts: ten on board, seven passengers and three crew.
+    ("The jet carried seven passengers and three crew members.", "All 10 passengers on the jet were killed."),
+    # A part ("six other passengers", besides one named) or an increment ("an additional").
+    ("The jet carried seven passengers and a crew of three.", "The founder and six other passengers were on the jet."),
+    ("Officials said 15,384 people were injured.", "Officials said an additional 2,000 people were injured."),
+    # A figure of another year is another event.
+    ("The largest quake there was a magnitude 6.7, on January 24, 2020.", "The magnitude 7.8 quake struck before dawn."),
+    # A part of a country against another region: north-western Syria, the north-east's administration.
+    ("Six deaths were confirmed in the areas of the Autonomous Administration of North and East Syria.",
+     "The UN said 4,300 deaths had been reported in the rebel-held areas in northwestern Syria."),
 ])
 def test_compatible_values_do_not_clash(a, b):
     assert not clash(a, b)

@@ -249,7 +249,9 @@ SCORE = "\x00score\x00"
 def explanation(p: PairInputs, cmp: slot_module.Comparison) -> tuple[str, str, dict]:
     """`explain` with SCORE where the conflict score goes: (kind, explanation, cues)."""
     rel = p.relation
-    if rel.relation == "conflicts" and rel.kind:
+    # A denial explains a pair only when the other side can be what it rejects (`_denial_answers`).
+    answered = not (p.a.denial or p.b.denial) or _denial_answers(p)
+    if rel.relation == "conflicts" and rel.kind and (rel.kind != "denial" or answered):
         return rel.kind, f"{rel.explanation} (conflict score {SCORE})", rel.cues
     for t in SLOT_TYPES:
         if t in cmp.cues:
@@ -258,6 +260,8 @@ def explanation(p: PairInputs, cmp: slot_module.Comparison) -> tuple[str, str, d
     # A denial answers an assertion: two parties each denying something do not clash by that.
     both_deny = bool(p.a.denial) and bool(p.b.denial)
     if (p.a.denial or p.b.denial) and not both_deny:
+        if not answered:
+            return "contradiction", f"learned scorer (conflict score {SCORE})", {"a": [], "b": []}
         side = p.a if p.a.denial else p.b
         cues = {"a": p.a.denial[:3], "b": p.b.denial[:3]}
         return "denial", f"one side rejects what the other asserts ({', '.join(side.denial[:3])}; conflict score {SCORE})", cues
@@ -267,6 +271,18 @@ def explanation(p: PairInputs, cmp: slot_module.Comparison) -> tuple[str, str, d
             {"a": p.a.negation[:3], "b": p.b.negation[:3]}
     nli = f"pair model: contradiction {p.nli[0]:.2f}" if p.nli else "learned scorer"
     return "contradiction", f"{nli} (conflict score {SCORE})", {"a": [], "b": []}
+
+
+def _denial_answers(p: PairInputs) -> bool:
+    """Can the other side be what the denial rejects? Not when it negates and accuses nobody
+    ("Putin did not attend the funeral" against the Kremlin's "absolute lie"), nor when it is the
+    denying party's own word (the Kremlin's two statements): a denial answers another party's
+    assertion, as the rules require of their own denials (`conflicts._rule_block`)."""
+    other = p.b if p.a.denial else p.a
+    parties_denier, parties_other = (p.parties_a, p.parties_b) if p.a.denial else (p.parties_b, p.parties_a)
+    if other.negation and not (other.accusation or other.violation):
+        return False
+    return not (parties_other and parties_other <= parties_denier)
 
 
 def explain(p: PairInputs, cmp: slot_module.Comparison, probability: float) -> tuple[str, str, dict]:

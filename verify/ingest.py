@@ -123,7 +123,10 @@ TRAILING_CREDIT_RE = re.compile(r"\s*\((?P<name>[A-Z][\w.&' -]{1,40})\)\s*$")
 # bullet glyphs that sites put in front of captions.
 CAPTION_RE = re.compile(
     r"\bphotos?\b|\bpictured\b|\bfile photo\b|\(Provided by|\bEPA(?:-EFE)?\b|/(?:AFP|AP|Reuters|KCNA)\b|Getty Images"
-    r"|\((?:L|R|C|left|right|center|centre)\)|\((?:\d+(?:st|nd|rd|th) )?from [LR]\b|^[|\u25b2\u25b3\u25b6\u25ba]|\|\s*$|^!\[",
+    r"|\((?:L|R|C|left|right|center|centre)\)|\((?:\d+(?:st|nd|rd|th) )?from [LR]\b|^[|\u25b2\u25b3\u25b6\u25ba]|\|\s*$|^!\["
+    # An agency's notes to editors ("ATTENTION EDITORS - THIS IMAGE WAS PROVIDED BY A THIRD
+    # PARTY"), and a picture told by where it was seen from ("Gas leak as seen on 27 September").
+    r"|\bATTENTION EDITORS\b|\bTHIS IMAGE WAS PROVIDED\b|\bas seen (?:on|from)\b",
     re.IGNORECASE,
 )
 # Site chrome that is junk wherever it stands.

@@ -13,6 +13,7 @@ or round figure ("at least 4,000", "about 18 km") tolerates what an exact one do
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -89,6 +90,17 @@ _DIRECTIONS = ("northwest", "northeast", "southwest", "southeast", "north-west",
 DIRECTION_RE = re.compile(r"\b(?P<dir>" + "|".join(_DIRECTIONS) + r")(?:ern)?\s+of\s+(?P<ref>[A-Z][\w-]+)", re.IGNORECASE)
 COMPASS_PLACE_RE = re.compile(r"\b(?P<dir>North|South|East|West)(?:ern)?\s+(?P<name>[A-Z][a-z]{3,}(?:\s+[A-Z][a-z]+)?)")
 PLACE_RE = re.compile(r"\b(?:in|to|at|near|off|from|over)\s+(?:the\s+)?(?:(?:coast|city|town|village|province|region|district|port|island)\s+of\s+)?(?P<place>[A-Z][a-z]+(?:[\s-][A-Z][a-z]+){0,2})")
+# The places that bound a figure's scope: as PLACE_RE, and also a compass part of one ("in
+# northwestern Syria" is not "in Syria": a part, not the whole) and "the areas of" an authority
+# ("in the areas of the Autonomous Administration of North and East Syria").
+SCOPE_RE = re.compile(r"\b(?:in|to|at|near|off|from|over|of)\s+(?:the\s+)?(?:[a-z-]+\s+)?"
+                      r"(?:(?:coast|city|town|village|province|region|district|port|island|areas?|parts?)\s+(?:in|of)\s+(?:the\s+)?)?"
+                      r"(?P<place>(?:(?:north|south|east|west|north-?west|north-?east|south-?west|south-?east)(?:ern)?\s+)?"
+                      r"[A-Z][a-z]+(?:[\s-][A-Z][a-z]+){0,2})")
+_YEAR_RE = re.compile(r"\b(?:19[5-9]\d|20[0-4]\d)\b")
+# Words that make a count a part or an increment: "six other passengers" (besides one named),
+# "an additional 15,384 injured", "12 more bodies". Not a total to compare with another's.
+_PART_WORDS = {"other", "additional", "more", "further", "new", "extra"}
 
 
 _SPEECH = (r"said|says|told|tells|announced|stated|denied|denies|added|called|calls|insisted|confirmed|warned|"
@@ -113,6 +125,7 @@ class Number:
     bound: str = ""   # "min" for "at least 4,000", "max" for "up to 10", "" for a plain figure
     role: frozenset = frozenset()   # content words around it: "depth", "east", "first"...
     scope: frozenset = frozenset()  # places named around it: "Turkey", "Syria", "Idlib"
+    year: int | None = None         # a year told in its clause ("on January 24, 2020"): the year of its event
 
 
 @dataclass
@@ -132,6 +145,7 @@ class Slots:
     # the article is read weeks after the day (or has no date of its own); the name is not.
     weekdays: dict = field(default_factory=dict)
     zones: dict = field(default_factory=dict)  # by a time's text: "utc", "local" or "" (`_time_zone`)
+    year: int | None = None  # of the article's date: the year of a figure told without one
 
 
 def _number(token: str) -> float | None:
@@ -285,7 +299,11 @@ def _extract(text: str) -> tuple:
         unit = (m.group("unit") or "").lower()
         if not unit and m.group(0)[m.end("num") - m.start(0):][:1].isalpha():
             continue  # "9X", "4G": part of a name, not a count
-        words = [w for w in (m.group("noun") or "").lower().split() if w not in _NOUN_STOP]
+        raw_words = (m.group("noun") or "").lower().split()
+        if raw_words[:1] and raw_words[0] in _PART_WORDS and raw_words[1:2] and raw_words[1] not in _NOUN_STOP \
+                or (m.group("hedge") or "").lower().strip() == "" and re.search(r"\b(?:an?\s+)?(?:additional|further|another)\s+$", text[max(0, m.start() - 20):m.start()], re.IGNORECASE):
+            continue  # "six other passengers", "an additional 15,384": a part or an increment, not a total
+        words = [w for w in raw_words if w not in _NOUN_STOP]
         if not unit and words and (words[0] in _UNITS or _singular(words[0]) in _UNITS):
             unit = words[0]  # "2.3 on the Richter scale"
         if not unit and _MAGNITUDE_BEFORE.search(text[max(0, m.start("num") - 25):m.start("num")]):
@@ -316,9 +334,15 @@ def _extract(text: str) -> tuple:
         role = frozenset(w for w in near if w not in _NOUN_STOP and w not in _ROLE_STOP and len(w) > 2
                          and w not in _UNITS and _singular(w) not in _UNITS and w not in ("kilometres", "kilometers", "metres", "meters"))
         # Places starting near the figure, read in the whole text (a window cut "Pazarcik" short).
-        scope = frozenset(p.group("place") for p in PLACE_RE.finditer(text, max(0, m.start() - 40), m.end() + 120)
-                          if p.start() < m.end() + 50)
-        numbers.append(Number(value, measure, approximate, m.group(0).strip(), bound, role, scope))
+        # Scope: the places of the figure's clause, read in the whole sentence (a window cut
+        # "Pazarcik" short), starting at most 90 characters before it and 100 after.
+        scope = frozenset(p.group("place").lower() for p in SCOPE_RE.finditer(text, max(0, m.start() - 90), m.end() + 160)
+                          if p.start() < m.end() + 100)
+        # The year of its clause, if the text tells one: a figure of another year is another event.
+        years = {int(y.group(0)) for y in _YEAR_RE.finditer(text, max(0, m.start() - 80), m.end() + 80)
+                 if not m.start() <= y.start() < m.end()}
+        year = years.pop() if len(years) == 1 else None
+        numbers.append(Number(value, measure, approximate, m.group(0).strip(), bound, role, scope, year))
         frames.setdefault(m.group(0).strip(), _frame(text, m.start("num"), m.end()))
         orders.setdefault(m.group(0).strip(), _event_order(text, m.start("num"), m.end("num")))
     places = [(m.group("place"), m.group("place")) for m in PLACE_RE.finditer(text)
@@ -375,7 +399,7 @@ def extract(text: str, published: str | None = None) -> Slots:
         else:
             resolved.append((t, ("weekday", wd.lower(), None)))  # no date to resolve against: compared by its name
     return Slots(resolved, list(times), list(numbers), list(places), list(directions), speech, frames, orders,
-                 {t: wd.lower() for t, wd in weekdays}, zones)
+                 {t: wd.lower() for t, wd in weekdays}, zones, year)
 
 
 def _weekday_dates_differ(name: str, other: tuple, other_name: str | None, year: int | None) -> bool | None:
@@ -444,6 +468,29 @@ def same_measure(x: Number, y: Number) -> bool:
 _GENERIC_MEASURES = {"length", "duration", "mass", "volume", "percent"}
 
 
+def same_year(x: Number, year_a: int | None, y: Number, year_b: int | None) -> bool:
+    """Figures of one year: a figure told with a year ("the largest, a 6.7 on January 24, 2020")
+    against one of another year (told, or its article's) is a figure of another event. Two
+    figures told with no year are not compared by their articles' years: a story runs across
+    New Year."""
+    if not (x.year or y.year):
+        return True
+    ya, yb = x.year or year_a, y.year or year_b
+    return ya is None or yb is None or ya == yb
+
+
+def _sums(numbers) -> set[float]:
+    """The sums of two or more counts of one text (not of lengths, times or magnitudes)."""
+    counts = [n.value for n in numbers if n.measure not in _UNIT_MEASURES and n.value.is_integer()][:6]
+    out: set[float] = set()
+    for size in range(2, len(counts) + 1):
+        out.update(sum(c) for c in itertools.combinations(counts, size))
+    return out
+
+
+_UNIT_MEASURES = {"length", "duration", "mass", "volume", "percent", "magnitude"}
+
+
 @dataclass
 class Comparison:
     """What two claims' slots say: counts of agreeing and clashing values by type, and the
@@ -507,8 +554,13 @@ def compare(a: Slots, b: Slots, same_speaker: bool = False) -> Comparison:
     note_all("time", [(ia, ib, abs(ma - mb) > 15, ta, tb)
                       for ia, (ta, ma) in enumerate(a.times) for ib, (tb, mb) in enumerate(b.times)
                       if times_comparable(a.zones.get(ta, ""), b.zones.get(tb, ""))])
+    # A figure equal to the sum of the other side's counts is their whole ("10 people on board"
+    # against "seven passengers and three crew"): neither a clash nor an agreement.
+    wholes_a, wholes_b = _sums(a.numbers), _sums(b.numbers)
     note_all("number", [(ia, ib, _numbers_differ(x, y), x.text, y.text)
-                        for ia, x in enumerate(a.numbers) for ib, y in enumerate(b.numbers) if same_measure(x, y)])
+                        for ia, x in enumerate(a.numbers) for ib, y in enumerate(b.numbers)
+                        if same_measure(x, y) and same_year(x, a.year, y, b.year)
+                        and x.value not in wholes_b and y.value not in wholes_a])
     for ta, da, ra in a.directions:
         for tb, db, rb in b.directions:
             if ra == rb:
