@@ -524,6 +524,23 @@ def test_a_denial_does_not_explain_a_pair_it_cannot_answer(a, b):
     assert conflict_model.explain(p, conflict_model.features(p)[1], 0.9)[0] == "contradiction"
 
 
+def test_the_rules_figure_clash_stands_only_where_the_slots_see_one_measure():
+    """`relate` compares any two figures of one unit; deaths in two regions are two measures."""
+    from verify import conflict_model
+
+    p = _pair_inputs("Six deaths were confirmed in the areas of the Autonomous Administration of North and East Syria.",
+                     "The UN said 4,300 deaths had been reported in the rebel-held areas in northwestern Syria.", 0.8)
+    assert p.relation.kind == "quantity"
+    row, cmp = conflict_model.features(p)
+    assert row[conflict_model.FEATURES.index("rules_conflict")] == 0.0
+    assert conflict_model.explain(p, cmp, 0.9)[0] == "contradiction"
+    q = _pair_inputs("The UN said 2,274 deaths had been reported in northwestern Syria.",
+                     "The UN said 4,300 deaths had been reported in northwestern Syria.", 0.9)
+    row, cmp = conflict_model.features(q)
+    assert row[conflict_model.FEATURES.index("rule_quantity")] == 1.0
+    assert conflict_model.explain(q, cmp, 0.9)[0] == "quantity"
+
+
 def test_two_clashes_inside_one_loose_cluster_are_both_kept():
     """One conflict per pair of clusters, but a cluster holding several accounts may hold
     several clashes: each claim there keeps its own."""

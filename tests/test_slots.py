@@ -55,6 +55,7 @@ def test_same_event_values_clash(a, b):
     ("A 7.8-magnitude quake struck before dawn.", "A second quake of magnitude 7.5 struck in the afternoon."),
     ("A 7.8-magnitude quake struck before dawn.", "A 6.7 aftershock hit the same region hours later."),
     ("A magnitude 7.8 quake and its aftershocks killed thousands.", "A second quake of magnitude 7.5 struck later."),
+    ("The quake was followed 11 minutes later by a magnitude 6.7 aftershock.", "A second 7.6 magnitude tremor struck the same region."),
     ("The first blast was recorded at 2:03 a.m., the second at 7:04 p.m.",
      "The first blast was recorded at 2 am, and the second at 19:00."),
     # An early report against a later count.
@@ -65,6 +66,8 @@ def test_same_event_values_clash(a, b):
     ("The jet crashed north of Moscow.", "The jet crashed northwest of Moscow."),
     # A bound written after the figure.
     ("Only quakes of magnitude 6 or larger count here.", "The quake had a magnitude of 7.8."),
+    # A count that rose, told on two days: another figure on another day.
+    ("The death toll exceeded 35,000 on Monday.", "On Thursday, the death toll exceeded 17,000."),
     # The whole against its parts: ten on board, seven passengers and three crew.
     ("The jet carried seven passengers and three crew members.", "All 10 passengers on the jet were killed."),
     # A part ("six other passengers", besides one named) or an increment ("an additional").
@@ -78,6 +81,15 @@ def test_same_event_values_clash(a, b):
 ])
 def test_compatible_values_do_not_clash(a, b):
     assert not clash(a, b)
+
+
+def test_a_count_written_with_a_point_for_thousands_in_one_region_told_two_ways():
+    # "2.274 deaths" is 2,274; "northwest Syria" and "northwestern Syria" are one scope.
+    a = slots.extract("In all, 2.274 deaths and 12.400 injuries were confirmed in northwest Syria.", "2023-02-14")
+    assert [n.value for n in a.numbers] == [2274.0, 12400.0]
+    b = slots.extract("The UN said 4,300 deaths had been reported in the rebel-held areas in northwestern Syria.", "2023-02-14")
+    assert a.numbers[0].scope == b.numbers[0].scope == {"northwest syria"}
+    assert slots.compare(a, b).clash == {"number": 1}
 
 
 def test_compass_bearings_a_quarter_turn_apart_clash():

@@ -59,12 +59,20 @@ class PairInputs:
     nli: tuple[float, float] | None = None  # (P(contradiction), P(entailment)) from the pair model
 
 
+def _rule_stands(rel: Relation, cmp: slot_module.Comparison) -> bool:
+    """The rules' figure test (`conflicts.relate`) reads any two figures of one unit; the slots
+    read what each measures, where and when. A figure the slots find no clash in (deaths in the
+    north-east against deaths in the north-west, a whole against its parts) is no conflict."""
+    return rel.kind != "quantity" or bool(cmp.clash.get("number"))
+
+
 def features(p: PairInputs) -> tuple[list[float], slot_module.Comparison]:
     """The feature vector (in FEATURES order) and the slot comparison it was read from."""
     cmp = slot_module.compare(p.slots_a, p.slots_b, bool(p.parties_a & p.parties_b))
     rel = p.relation
-    f = [p.similarity, p.word_overlap, float(rel.relation == "conflicts"), float(rel.relation == "corroborates")]
-    f += [float(rel.relation == "conflicts" and rel.kind == k) for k in KINDS]
+    conflict = rel.relation == "conflicts" and _rule_stands(rel, cmp)
+    f = [p.similarity, p.word_overlap, float(conflict), float(rel.relation == "corroborates")]
+    f += [float(conflict and rel.kind == k) for k in KINDS]
     f += [min(cmp.clash.get(t, 0), 3) for t in SLOT_TYPES] + [min(cmp.agree.get(t, 0), 3) for t in SLOT_TYPES]
     f += [cmp.clash_frame]
     f += [
@@ -251,7 +259,7 @@ def explanation(p: PairInputs, cmp: slot_module.Comparison) -> tuple[str, str, d
     rel = p.relation
     # A denial explains a pair only when the other side can be what it rejects (`_denial_answers`).
     answered = not (p.a.denial or p.b.denial) or _denial_answers(p)
-    if rel.relation == "conflicts" and rel.kind and (rel.kind != "denial" or answered):
+    if rel.relation == "conflicts" and rel.kind and (rel.kind != "denial" or answered) and _rule_stands(rel, cmp):
         return rel.kind, f"{rel.explanation} (conflict score {SCORE})", rel.cues
     for t in SLOT_TYPES:
         if t in cmp.cues:

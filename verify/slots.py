@@ -93,10 +93,12 @@ PLACE_RE = re.compile(r"\b(?:in|to|at|near|off|from|over)\s+(?:the\s+)?(?:(?:coa
 # The places that bound a figure's scope: as PLACE_RE, and also a compass part of one ("in
 # northwestern Syria" is not "in Syria": a part, not the whole) and "the areas of" an authority
 # ("in the areas of the Autonomous Administration of North and East Syria").
-SCOPE_RE = re.compile(r"\b(?:in|to|at|near|off|from|over|of)\s+(?:the\s+)?(?:[a-z-]+\s+)?"
+SCOPE_RE = re.compile(r"\b(?:in|to|at|near|off|from|over|of)\s+(?:the\s+)?(?:(?!north|south|east|west)[a-z-]+\s+)?"
                       r"(?:(?:coast|city|town|village|province|region|district|port|island|areas?|parts?)\s+(?:in|of)\s+(?:the\s+)?)?"
                       r"(?P<place>(?:(?:north|south|east|west|north-?west|north-?east|south-?west|south-?east)(?:ern)?\s+)?"
                       r"[A-Z][a-z]+(?:[\s-][A-Z][a-z]+){0,2})")
+# A count told after what it counts: "the death toll rose to 17,000".
+_TOLL_BEFORE = re.compile(r"\b(?:death|fatality)\s+tolls?\b[^.,;]{0,40}$", re.IGNORECASE)
 _YEAR_RE = re.compile(r"\b(?:19[5-9]\d|20[0-4]\d)\b")
 # Words that make a count a part or an increment: "six other passengers" (besides one named),
 # "an additional 15,384 injured", "12 more bodies". Not a total to compare with another's.
@@ -108,6 +110,12 @@ _SPEECH = (r"said|says|told|tells|announced|stated|denied|denies|added|called|ca
            r"expressed|voiced|urged|vowed|pledged|reiterated|condemned|critici[sz]ed|praised")
 _SPEECH_BEFORE = re.compile(r"\b(?:" + _SPEECH + r")\s+(?:on\s+|late\s+|early\s+|last\s+|this\s+)?$", re.IGNORECASE)
 _SPEECH_AFTER = re.compile(r"^(?:\s+(?:morning|afternoon|evening|night))?,?\s+(?:(?:also|again|publicly)\s+)?(?:" + _SPEECH + r")\b", re.IGNORECASE)
+
+
+def _scope_name(place: str) -> str:
+    """One spelling of a scope: "North-western Syria", "northwest Syria" -> "northwest syria"."""
+    return re.sub(r"^(north|south)-?(east|west)(?:ern)?\b|^(north|south|east|west)ern\b",
+                  lambda m: (m.group(1) or m.group(3)) + (m.group(2) or ""), place.lower())
 
 
 def spoken_on(text: str, start: int, end: int) -> bool:
@@ -196,8 +204,9 @@ _EVENT_ORDER = {"first": 1, "initial": -1, "initially": -1, "earlier": -1, "prel
                 "subsequent": 2, "followed": 2, "next": 2, "third": 3, "fourth": 4,
                 # "The first shaking measured 2.3, while the other measured 2.1."
                 "the other": 2, "the latter": 2,
-                # An aftershock is a later quake than the one a report is about.
-                "aftershock": 2, "aftershocks": 2}
+                # An aftershock is a later quake than the one a report is about, and not the
+                # one a sequence calls "the second quake" (a 6.7 aftershock, a second 7.5 quake).
+                "aftershock": 5, "aftershocks": 5}
 _ORDER_WORD = re.compile(r"\b(" + "|".join(w.replace(" ", r"\s+") for w in _EVENT_ORDER) + r")\b", re.IGNORECASE)
 
 
@@ -206,7 +215,9 @@ def _event_order(text: str, start: int, end: int) -> int:
     0 when there is none."""
     before = re.split(r"[,;:()]|\band\b|\bwhile\b", text[max(0, start - 90):start])[-1]
     after = re.split(r"[,;:().]|\band\b|\bwhile\b", text[end:end + 40])[0]  # not "7.8 quake and its aftershocks"
-    found = _ORDER_WORD.findall(before) or _ORDER_WORD.findall(after)
+    # The figure's own noun first: "followed later by a 6.7 aftershock" is the aftershock's.
+    own = _ORDER_WORD.match(after.strip())
+    found = [own.group(1)] if own else _ORDER_WORD.findall(before) or _ORDER_WORD.findall(after)
     return _EVENT_ORDER[" ".join(found[-1].lower().split())] if found else 0
 
 
@@ -304,6 +315,10 @@ def _extract(text: str) -> tuple:
                 or (m.group("hedge") or "").lower().strip() == "" and re.search(r"\b(?:an?\s+)?(?:additional|further|another)\s+$", text[max(0, m.start() - 20):m.start()], re.IGNORECASE):
             continue  # "six other passengers", "an additional 15,384": a part or an increment, not a total
         words = [w for w in raw_words if w not in _NOUN_STOP]
+        if words and (words[0] in _WEEKDAYS or words[0] in _MONTHS):
+            words = []  # "35,000 on Monday": the day it was told, not what was counted
+        if not words and _TOLL_BEFORE.search(text[max(0, m.start() - 50):m.start()]):
+            words = ["killed"]  # "the death toll ... exceeded 17,000"
         if not unit and words and (words[0] in _UNITS or _singular(words[0]) in _UNITS):
             unit = words[0]  # "2.3 on the Richter scale"
         if not unit and _MAGNITUDE_BEFORE.search(text[max(0, m.start("num") - 25):m.start("num")]):
@@ -319,6 +334,8 @@ def _extract(text: str) -> tuple:
         elif words:
             noun = _singular(words[0])
             measure = _SAME_MEASURE.get(noun, noun)
+            if re.fullmatch(r"[1-9]\d{0,2}\.\d{3}", m.group("num")):
+                value *= 1000  # "1.414 deaths": a count written with a point for thousands
         else:
             continue  # a bare number measures nothing we can compare
         if measure in ("year",) or (not unit and 1900 <= value <= 2100 and value.is_integer()):
@@ -336,7 +353,7 @@ def _extract(text: str) -> tuple:
         # Places starting near the figure, read in the whole text (a window cut "Pazarcik" short).
         # Scope: the places of the figure's clause, read in the whole sentence (a window cut
         # "Pazarcik" short), starting at most 90 characters before it and 100 after.
-        scope = frozenset(p.group("place").lower() for p in SCOPE_RE.finditer(text, max(0, m.start() - 90), m.end() + 160)
+        scope = frozenset(_scope_name(p.group("place")) for p in SCOPE_RE.finditer(text, max(0, m.start() - 90), m.end() + 160)
                           if p.start() < m.end() + 100)
         # The year of its clause, if the text tells one: a figure of another year is another event.
         years = {int(y.group(0)) for y in _YEAR_RE.finditer(text, max(0, m.start() - 80), m.end() + 80)
@@ -561,6 +578,12 @@ def compare(a: Slots, b: Slots, same_speaker: bool = False) -> Comparison:
                         for ia, x in enumerate(a.numbers) for ib, y in enumerate(b.numbers)
                         if same_measure(x, y) and same_year(x, a.year, y, b.year)
                         and x.value not in wholes_b and y.value not in wholes_a])
+    if out.clash.get("date") and out.clash.get("number"):
+        # Another figure on another day: a count told at two moments ("exceeded 35,000 on
+        # Monday" / "on Thursday ... exceeded 17,000"), not two accounts of one moment.
+        for kind in ("date", "number"):
+            out.clash.pop(kind)
+            out.cues.pop(kind, None)
     for ta, da, ra in a.directions:
         for tb, db, rb in b.directions:
             if ra == rb:
