@@ -154,6 +154,7 @@ class Slots:
     weekdays: dict = field(default_factory=dict)
     zones: dict = field(default_factory=dict)  # by a time's text: "utc", "local" or "" (`_time_zone`)
     year: int | None = None  # of the article's date: the year of a figure told without one
+    wholes: frozenset = frozenset()  # the sums of two or more of its counts (`_sums`): wholes of its parts
 
 
 def _number(token: str) -> float | None:
@@ -416,7 +417,7 @@ def extract(text: str, published: str | None = None) -> Slots:
         else:
             resolved.append((t, ("weekday", wd.lower(), None)))  # no date to resolve against: compared by its name
     return Slots(resolved, list(times), list(numbers), list(places), list(directions), speech, frames, orders,
-                 {t: wd.lower() for t, wd in weekdays}, zones, year)
+                 {t: wd.lower() for t, wd in weekdays}, zones, year, frozenset(_sums(numbers)))
 
 
 def _weekday_dates_differ(name: str, other: tuple, other_name: str | None, year: int | None) -> bool | None:
@@ -573,11 +574,10 @@ def compare(a: Slots, b: Slots, same_speaker: bool = False) -> Comparison:
                       if times_comparable(a.zones.get(ta, ""), b.zones.get(tb, ""))])
     # A figure equal to the sum of the other side's counts is their whole ("10 people on board"
     # against "seven passengers and three crew"): neither a clash nor an agreement.
-    wholes_a, wholes_b = _sums(a.numbers), _sums(b.numbers)
     note_all("number", [(ia, ib, _numbers_differ(x, y), x.text, y.text)
                         for ia, x in enumerate(a.numbers) for ib, y in enumerate(b.numbers)
                         if same_measure(x, y) and same_year(x, a.year, y, b.year)
-                        and x.value not in wholes_b and y.value not in wholes_a])
+                        and x.value not in b.wholes and y.value not in a.wholes])
     if out.clash.get("date") and out.clash.get("number"):
         # Another figure on another day: a count told at two moments ("exceeded 35,000 on
         # Monday" / "on Thursday ... exceeded 17,000"), not two accounts of one moment.
