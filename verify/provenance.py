@@ -74,9 +74,8 @@ PICTURE_RE = re.compile(
     r"\b(?:view|image|picture|photo|photograph|handout|screengrab|screenshot|footage|satellite image)s?\b[^.]{0,80}\b(?:shows?|seen|taken)\b"
     r"|\bin this (?:\w+ )?(?:picture|photo|image|handout)|FILE PHOTO|^FILE\s*[-\u2013\u2014:]|\bpictured\b|\bPhoto(?:graph)?:"
     r"|\bvia (?:AP|Reuters|REUTERS|AFP|Getty)\b|/(?:AFP|AP|Reuters|REUTERS|Getty|EPA)\b|REUTERS/|\bGetty Images\b|^Credit:"
-    # A picture described by where it was taken from ("Gas leak at Nord Stream 2 as seen on 27
-    # September 2022"), and the agencies' notes to editors that travel with a picture.
-    r"|^[^.]{0,120}\bas seen (?:on|from|in|by)\b[^.]*$|\bATTENTION EDITORS\b|\bTHIS IMAGE WAS PROVIDED\b",
+    # The agencies' notes to editors that travel with a picture.
+    r"|\bATTENTION EDITORS\b|\bTHIS IMAGE WAS PROVIDED\b",
 )
 
 @lru_cache(maxsize=1)

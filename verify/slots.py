@@ -103,6 +103,14 @@ _YEAR_RE = re.compile(r"\b(?:19[5-9]\d|20[0-4]\d)\b")
 # Words that make a count a part or an increment: "six other passengers" (besides one named),
 # "an additional 15,384 injured", "12 more bodies". Not a total to compare with another's.
 _PART_WORDS = {"other", "additional", "more", "further", "new", "extra"}
+_INCREMENT_BEFORE = re.compile(r"\b(?:an?\s+)?(?:additional|further|another)\s+$", re.IGNORECASE)
+
+
+def _part_or_increment(noun_words: list[str], before: str) -> bool:
+    """A count that is not a total: "six other passengers" (besides one named), "12 more bodies",
+    "an additional 15,384" (`before`: the words right before the figure)."""
+    named_part = len(noun_words) >= 2 and noun_words[0] in _PART_WORDS and noun_words[1] not in _NOUN_STOP
+    return named_part or bool(_INCREMENT_BEFORE.search(before))
 
 
 _SPEECH = (r"said|says|told|tells|announced|stated|denied|denies|added|called|calls|insisted|confirmed|warned|"
@@ -312,9 +320,8 @@ def _extract(text: str) -> tuple:
         if not unit and m.group(0)[m.end("num") - m.start(0):][:1].isalpha():
             continue  # "9X", "4G": part of a name, not a count
         raw_words = (m.group("noun") or "").lower().split()
-        if raw_words[:1] and raw_words[0] in _PART_WORDS and raw_words[1:2] and raw_words[1] not in _NOUN_STOP \
-                or (m.group("hedge") or "").lower().strip() == "" and re.search(r"\b(?:an?\s+)?(?:additional|further|another)\s+$", text[max(0, m.start() - 20):m.start()], re.IGNORECASE):
-            continue  # "six other passengers", "an additional 15,384": a part or an increment, not a total
+        if _part_or_increment(raw_words, text[max(0, m.start() - 20):m.start()] if not m.group("hedge") else ""):
+            continue
         words = [w for w in raw_words if w not in _NOUN_STOP]
         if words and (words[0] in _WEEKDAYS or words[0] in _MONTHS):
             words = []  # "35,000 on Monday": the day it was told, not what was counted
@@ -351,7 +358,6 @@ def _extract(text: str) -> tuple:
         near = re.findall(r"[a-z]+", before.split(",")[-1].lower())[-3:] + re.findall(r"[a-z]+", after.split(",")[0].lower())[:3]
         role = frozenset(w for w in near if w not in _NOUN_STOP and w not in _ROLE_STOP and len(w) > 2
                          and w not in _UNITS and _singular(w) not in _UNITS and w not in ("kilometres", "kilometers", "metres", "meters"))
-        # Places starting near the figure, read in the whole text (a window cut "Pazarcik" short).
         # Scope: the places of the figure's clause, read in the whole sentence (a window cut
         # "Pazarcik" short), starting at most 90 characters before it and 100 after.
         scope = frozenset(_scope_name(p.group("place")) for p in SCOPE_RE.finditer(text, max(0, m.start() - 90), m.end() + 160)
@@ -584,6 +590,8 @@ def compare(a: Slots, b: Slots, same_speaker: bool = False) -> Comparison:
         for kind in ("date", "number"):
             out.clash.pop(kind)
             out.cues.pop(kind, None)
+        if not out.clash:
+            out.clash_frame = 0.0  # it was read from the clashes just taken back
     for ta, da, ra in a.directions:
         for tb, db, rb in b.directions:
             if ra == rb:
