@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 
 from conftest import MAVERICK, SEEDS, open_store
@@ -695,3 +696,23 @@ def test_copies_past_the_limit_pair_through_one_copy_of_each_origin():
     partners = {int(i) for i, j in zip(lo, hi) if j == n}
     assert len(partners) == conflicts.MAX_COPIES
     assert n - 1 in partners  # the one copy of another origin is kept
+
+
+def test_places_told_from_one_reference_become_candidates_however_unlike(monkeypatch):
+    # Two sentences alike in nothing but where they place the crash: no embedding neighbour
+    # search pairs them, the search by reference place does.
+    texts = ["Officials opened an investigation into what brought down the Embraer in the Tver region northeast of Moscow.",
+             "The founder of Wagner died when his private jet crashed northwest of Moscow on Wednesday evening.",
+             "Fighters marched to within 200 kilometers of Moscow in June.",
+             "The jet crashed northwest of Moscow, officials said."]
+    assert conflicts.located_clashes(texts) == [(0, 1), (0, 3)]
+    articles = [{"id": f"a{i}", "outlet": f"Outlet {i}"} for i in range(len(texts))]
+    claims = [{"id": f"c{i}", "article_id": f"a{i}", "text": t, "speaker": None} for i, t in enumerate(texts)]
+    # Orthogonal vectors: no pair is anyone's near neighbour by meaning.
+    def pairs() -> set[tuple[int, int]]:
+        cand = conflicts.candidate_pairs(articles, claims, np.eye(len(texts), dtype=np.float32), lambda a: a["outlet"], k=1)
+        return {(int(i), int(j)) for i, j, _ in cand.pairs}
+
+    assert {(0, 1), (0, 3)} <= pairs()
+    monkeypatch.setattr(conflicts, "located_clashes", lambda texts: [])
+    assert not {(0, 1), (0, 3)} <= pairs()

@@ -92,8 +92,42 @@ def test_a_count_written_with_a_point_for_thousands_in_one_region_told_two_ways(
     assert slots.compare(a, b).clash == {"number": 1}
 
 
-def test_compass_bearings_a_quarter_turn_apart_clash():
+def test_compass_bearings_whose_sectors_do_not_meet_clash():
     assert clash("The jet crashed northwest of Moscow.", "The jet crashed north-east of Moscow.") == {"direction": 1}
+    assert clash("The jet crashed northwest of Moscow.", "It came down in a region east of the capital Moscow.") == {"direction": 1}
+    # A town north-west of a city is told "north of" by one outlet and "west of" by another.
+    assert clash("The jet crashed just north of Moscow.", "The jet crashed in the Tver region west of Moscow.") == {}
+    assert clash("The jet crashed north of Moscow.", "The jet crashed northwest of Moscow.") == {}
+
+
+def test_a_bearing_needs_a_named_reference_spelt_either_way():
+    # "northeast of the island" names no place; "Nurdağı" and "Nurdagi" are one town.
+    assert slots.extract("A second blast northeast of the island was stronger.").directions == []
+    a = slots.extract("The quake struck east of the Turkish district of Nurdağı.")
+    b = slots.extract("The quake struck west of Nurdagi.")
+    assert [d[1:] for d in a.directions] == [("east", "nurdagi")]
+    assert slots.compare(a, b).clash == {"direction": 1}
+
+
+def test_distances_from_one_place_clash_and_a_bound_of_another_kind_does_not():
+    far = "A resident near Kuzhenkino, some 290 kilometres (180 miles) northwest of Moscow, heard a roar."
+    assert clash(far, "The business jet crashed in the Tver region, about 160 km from the capital Moscow.") == {"number": 1}
+    # "more than 100 km" holds with 290; "within 200 km of Moscow" is how close a march came.
+    assert clash(far, "The incident took place in the Tver region, more than 100 km north of Moscow.") == {}
+    assert clash(far, "Wagner fighters marched to within 200 kilometers of Moscow.") == {}
+    # Two distances from no shared place are not compared.
+    assert clash(far, "The jet was flying about 160 km from the nearest airport.") == {}
+    assert slots.located(far) == {"moscow"}
+
+
+def test_durations_told_in_words():
+    a = "The jet had been in the air for about half an hour when it fell."
+    assert [n.value for n in slots.extract(a).numbers] == [1800.0]
+    assert [n.value for n in slots.extract("It landed two and a half hours later.").numbers] == [9000.0]
+    assert clash(a, "The jet fell after being in the air for about an hour and a half.") == {"number": 1}
+    assert clash(a, "The jet had been in the air for 30 minutes when it fell.") == {}
+    # Durations of different things (taking off, being aloft) are not compared.
+    assert clash("The plane had taken off 90 minutes earlier.", a) == {}
 
 
 def test_a_quake_told_with_its_aftershocks_is_still_the_quake():

@@ -19,6 +19,7 @@ Two layers, both offline and explainable:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from functools import lru_cache
 from dataclasses import dataclass, field
@@ -677,6 +678,33 @@ class Candidates:
     referents_of: dict[int, set[int]]     # denial -> the claims its own article says it answers
 
 
+MAX_LOCATED = 200  # claims told from one reference place beyond which it is a landmark, not a location
+
+
+def located_clashes(texts: list[str]) -> list[tuple[int, int]]:
+    """Pairs (i < j) of distinct texts told from one reference place whose bearings or distances
+    clash (`slots.compare`). Blocked by reference, so the cost is that of the few claims that
+    place something; a reference named by more than MAX_LOCATED of them is skipped."""
+    by_ref: dict[str, list[int]] = {}
+    for i, text in enumerate(texts):
+        for ref in sorted(slots.located(text)):
+            by_ref.setdefault(ref, []).append(i)
+    extracted: dict[int, slots.Slots] = {}
+    out: set[tuple[int, int]] = set()
+    for members in by_ref.values():
+        if len(members) > MAX_LOCATED:
+            continue
+        for i, j in itertools.combinations(members, 2):
+            if (i, j) in out or texts[i] == texts[j]:
+                continue
+            a = extracted.setdefault(i, slots.extract(texts[i]))
+            b = extracted.setdefault(j, slots.extract(texts[j]))
+            clash = slots.compare(a, b).clash
+            if clash.get("direction") or clash.get("number"):
+                out.add((i, j))
+    return sorted(out)
+
+
 def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarray, source_key,
                     encode=None, k: int = 12, neighbours=None, analyses: list[Analysis] | None = None) -> Candidates:
     """Pairs worth comparing without comparing all pairs: nearest neighbours in embedding space,
@@ -764,8 +792,13 @@ def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarra
             bonus = 0.15 if j in referents else 0.0
             code = min(i, j) * n + max(i, j)
             denial_sims[code] = max(candidate_sim(code), min(1.0, sim + bonus))
-    # The neighbours (raised where a denial's search set them higher), then the pairs only the
-    # denial search found; each kept when its sides are independent.
+    # 3. Places told from one reference ("northwest of Moscow" / "160 km from Moscow") whose
+    #    bearings or distances cannot both hold: sentences alike in nothing else meet here.
+    for i, j in located_clashes([c["text"] for c in claims]):
+        code = i * n + j
+        denial_sims[code] = max(candidate_sim(code), float(vectors[i] @ vectors[j]))
+    # The neighbours (raised where a denial's or a place's search set them higher), then the
+    # pairs only those searches found; each kept when its sides are independent.
     codes = np.fromiter(denial_sims, dtype=np.int64, count=len(denial_sims))
     values = np.fromiter(denial_sims.values(), dtype=np.float64, count=len(denial_sims))
     at = np.searchsorted(near_code, codes, sorter=near_order)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -87,7 +88,16 @@ _NOUN_STOP = {"the", "a", "an", "and", "or", "of", "in", "on", "at", "to", "for"
               "during", "amid", "and", "but", "while", "because"}
 _DIRECTIONS = ("northwest", "northeast", "southwest", "southeast", "north-west", "north-east", "south-west",
                "south-east", "north", "south", "east", "west")
-DIRECTION_RE = re.compile(r"\b(?P<dir>" + "|".join(_DIRECTIONS) + r")(?:ern)?\s+of\s+(?P<ref>[A-Z][\w-]+)", re.IGNORECASE)
+# A named place something is told relative to: "Moscow", "the capital Moscow", "the Danish island
+# of Bornholm", "the Turkish district of Nurdağı". Capitalised: "northwest of the country" names none.
+_REFERENCE = (r"(?:the\s+(?:[A-Za-z-]+\s+){0,2}?(?:capital|city|town|village|island|port|region|province|district)"
+              r"\s+(?:of\s+)?)?(?P<ref>[A-Z][\w-]+)")
+_DIRECTION_WORD = r"(?P<dir>(?i:" + "|".join(_DIRECTIONS) + r"))(?i:ern)?"
+DIRECTION_RE = re.compile(r"\b" + _DIRECTION_WORD + r"\s+of\s+" + _REFERENCE)
+# What follows a distance that is told from a place: "290 kilometres (180 miles) northwest of
+# Moscow", "160 km from the capital Moscow".
+_DISTANCE_FROM = re.compile(r"\s*(?:\([^)]{0,30}\)\s*)?(?:(?i:due\s+)?" + _DIRECTION_WORD + r"\s+)?(?:of|from)\s+" + _REFERENCE)
+_WITHIN_BEFORE = re.compile(r"\bwithin\s+(?:about\s+|some\s+)?$", re.IGNORECASE)
 COMPASS_PLACE_RE = re.compile(r"\b(?P<dir>North|South|East|West)(?:ern)?\s+(?P<name>[A-Z][a-z]{3,}(?:\s+[A-Z][a-z]+)?)")
 PLACE_RE = re.compile(r"\b(?:in|to|at|near|off|from|over)\s+(?:the\s+)?(?:(?:coast|city|town|village|province|region|district|port|island)\s+of\s+)?(?P<place>[A-Z][a-z]+(?:[\s-][A-Z][a-z]+){0,2})")
 # The places that bound a figure's scope: as PLACE_RE, and also a compass part of one ("in
@@ -120,10 +130,16 @@ _SPEECH_BEFORE = re.compile(r"\b(?:" + _SPEECH + r")\s+(?:on\s+|late\s+|early\s+
 _SPEECH_AFTER = re.compile(r"^(?:\s+(?:morning|afternoon|evening|night))?,?\s+(?:(?:also|again|publicly)\s+)?(?:" + _SPEECH + r")\b", re.IGNORECASE)
 
 
+def reference_key(name: str) -> str:
+    """One spelling of a reference place: "Nurdağı" and "Nurdagi" are one town."""
+    folded = unicodedata.normalize("NFKD", name.replace("ı", "i"))
+    return "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
+
+
 def _scope_name(place: str) -> str:
     """One spelling of a scope: "North-western Syria", "northwest Syria" -> "northwest syria"."""
     return re.sub(r"^(north|south)-?(east|west)(?:ern)?\b|^(north|south|east|west)ern\b",
-                  lambda m: (m.group(1) or m.group(3)) + (m.group(2) or ""), place.lower())
+                  lambda m: (m.group(1) or m.group(3)) + (m.group(2) or ""), reference_key(place))
 
 
 def spoken_on(text: str, start: int, end: int) -> bool:
@@ -261,10 +277,15 @@ _BEARING = {"north": 0, "northeast": 45, "east": 90, "southeast": 135, "south": 
 
 
 def directions_differ(x: str, y: str) -> bool:
-    """Two compass words a quarter turn or more apart: "northwest" against "northeast" clash,
-    "north" against "northwest" is the same bearing told roughly."""
+    """Two compass words whose sectors do not meet. "North" covers a quarter turn (northwest to
+    northeast), "northwest" an eighth: "northwest" against "northeast" clash, "north" against
+    "northwest" or "west" is one bearing told roughly (a town north-west of a city is told "north
+    of" by one outlet and "west of" by another)."""
     turn = abs(_BEARING[x] - _BEARING[y]) % 360
-    return min(turn, 360 - turn) >= 90
+    return min(turn, 360 - turn) > _SECTOR[x] + _SECTOR[y]
+
+
+_SECTOR = {d: 45.0 if d in ("north", "south", "east", "west") else 22.5 for d in _BEARING}  # half-width, degrees
 
 
 def frame_overlap(x: frozenset, y: frozenset) -> float:
@@ -353,25 +374,27 @@ def _extract(text: str) -> tuple:
         bound = "min" if hedge in _AT_LEAST else "max" if hedge in _AT_MOST else ""
         if tail := _BOUND_AFTER.match(text[m.end("unit") if m.group("unit") else m.end("num"):][:25]):
             bound = "min" if tail.group(1).lower() in ("more", "larger", "greater", "higher", "above") else "max"
-        before = text[max(0, m.start() - 60):m.start()]
-        after = text[m.end():m.end() + 60]
-        near = re.findall(r"[a-z]+", before.split(",")[-1].lower())[-3:] + re.findall(r"[a-z]+", after.split(",")[0].lower())[:3]
-        role = frozenset(w for w in near if w not in _NOUN_STOP and w not in _ROLE_STOP and len(w) > 2
-                         and w not in _UNITS and _singular(w) not in _UNITS and w not in ("kilometres", "kilometers", "metres", "meters"))
-        # Scope: the places of the figure's clause, read in the whole sentence (a window cut
-        # "Pazarcik" short), starting at most 90 characters before it and 100 after.
-        scope = frozenset(_scope_name(p.group("place")) for p in SCOPE_RE.finditer(text, max(0, m.start() - 90), m.end() + 160)
-                          if p.start() < m.end() + 100)
-        # The year of its clause, if the text tells one: a figure of another year is another event.
-        years = {int(y.group(0)) for y in _YEAR_RE.finditer(text, max(0, m.start() - 80), m.end() + 80)
-                 if not m.start() <= y.start() < m.end()}
-        year = years.pop() if len(years) == 1 else None
+        role, scope, year = _figure_context(text, m.start(), m.end())
+        if measure == "length" and m.group("unit") and (ref := distance_reference(text, m.end("unit"), m.start())):
+            role |= {"from " + ref}  # a distance from a place: comparable with any other distance from it
         numbers.append(Number(value, measure, approximate, m.group(0).strip(), bound, role, scope, year))
         frames.setdefault(m.group(0).strip(), _frame(text, m.start("num"), m.end()))
         orders.setdefault(m.group(0).strip(), _event_order(text, m.start("num"), m.end("num")))
+    for m in SPELLED_DURATION_RE.finditer(text):
+        if any(s <= m.start("dur") < e for s, e in date_spans):
+            continue
+        hedge = (m.group("hedge") or "").lower().strip()
+        bound = "min" if hedge in _AT_LEAST else "max" if hedge in _AT_MOST else ""
+        role, scope, year = _figure_context(text, m.start(), m.end())
+        numbers.append(Number(_spelled_minutes(m.group("dur")) * 60.0, "duration", True, m.group(0).strip(), bound, role, scope, year))
+        frames.setdefault(m.group(0).strip(), _frame(text, m.start("dur"), m.end()))
+        orders.setdefault(m.group(0).strip(), _event_order(text, m.start("dur"), m.end()))
     places = [(m.group("place"), m.group("place")) for m in PLACE_RE.finditer(text)
               if m.group("place").split()[0].lower() not in _MONTHS and m.group("place").lower() not in _WEEKDAYS]
-    directions = [(m.group(0), m.group("dir").lower().replace("-", ""), m.group("ref")) for m in DIRECTION_RE.finditer(text)]
+    directions = []
+    for m in DIRECTION_RE.finditer(text):
+        directions.append((m.group(0), m.group("dir").lower().replace("-", ""), reference_key(m.group("ref"))))
+        orders.setdefault(m.group(0), _event_order(text, *m.span()))
     return (tuple(dates), tuple(weekdays), tuple(times), tuple(numbers), tuple(places), tuple(directions),
             frozenset(speech), frames, orders, zones)
 
@@ -424,6 +447,70 @@ def extract(text: str, published: str | None = None) -> Slots:
             resolved.append((t, ("weekday", wd.lower(), None)))  # no date to resolve against: compared by its name
     return Slots(resolved, list(times), list(numbers), list(places), list(directions), speech, frames, orders,
                  {t: wd.lower() for t, wd in weekdays}, zones, year, frozenset(_sums(numbers)))
+
+
+def _figure_context(text: str, start: int, end: int) -> tuple[frozenset, frozenset, int | None]:
+    """What a figure at text[start:end] is said of: its role (content words around it), its
+    scope (places of its clause) and the year its clause tells, if any."""
+    before = text[max(0, start - 60):start]
+    after = text[end:end + 60]
+    near = re.findall(r"[a-z]+", before.split(",")[-1].lower())[-3:] + re.findall(r"[a-z]+", after.split(",")[0].lower())[:3]
+    role = frozenset(w for w in near if w not in _NOUN_STOP and w not in _ROLE_STOP and len(w) > 2
+                     and w not in _UNITS and _singular(w) not in _UNITS and w not in ("kilometres", "kilometers", "metres", "meters"))
+    # Scope: the places of the figure's clause, read in the whole sentence (a window cut
+    # "Pazarcik" short), starting at most 90 characters before it and 100 after.
+    scope = frozenset(_scope_name(p.group("place")) for p in SCOPE_RE.finditer(text, max(0, start - 90), end + 160)
+                      if p.start() < end + 100)
+    # The year of its clause, if the text tells one: a figure of another year is another event.
+    years = {int(y.group(0)) for y in _YEAR_RE.finditer(text, max(0, start - 80), end + 80) if not start <= y.start() < end}
+    return role, scope, (years.pop() if len(years) == 1 else None)
+
+
+# A duration told in words: "about half an hour", "an hour and a half", "two and a half hours".
+# Longer phrases first: "an hour and a half" is not "an hour".
+SPELLED_DURATION_RE = re.compile(
+    r"(?P<hedge>\b(?:about|around|some|roughly|nearly|almost|less than|more than|over|under|up to|at least)\s+)?"
+    r"\b(?P<dur>half\s+an\s+hour|a\s+quarter\s+of\s+an\s+hour|(?:an|one)\s+hour\s+and\s+a\s+(?:half|quarter)"
+    r"|(?:one|two|three|four|five|six|seven|eight|nine|ten|\d+)\s+and\s+a\s+half\s+hours|an\s+hour)\b",
+    re.IGNORECASE)
+
+
+def _spelled_minutes(phrase: str) -> float:
+    words = phrase.lower().split()
+    if words[0] == "half":
+        return 30.0
+    if words[:2] == ["a", "quarter"]:
+        return 15.0
+    if words[-1] in ("half", "quarter") and words[1] == "hour":
+        return 60.0 + (30.0 if words[-1] == "half" else 15.0)
+    if words[-1] == "hours":  # "two and a half hours"
+        whole = _NUMBER_WORDS.get(words[0]) or float(words[0])
+        return (whole + 0.5) * 60.0
+    return 60.0
+
+
+def distance_reference(text: str, end: int, start: int) -> str | None:
+    """The place a distance (from `start` to the end of its unit, `end`) is told from ("290 km northwest of Moscow" ->
+    "moscow"), or None. Not a bound of another kind ("march to within 200 km of Moscow": how
+    close something came, not where it is)."""
+    if _WITHIN_BEFORE.search(text[max(0, start - 25):start]):
+        return None
+    m = _DISTANCE_FROM.match(text, end)
+    return reference_key(m.group("ref")) if m else None
+
+
+def located(text: str) -> set[str]:
+    """The reference places a claim tells a bearing or a distance from (`reference_key`): what
+    the conflict search blocks on, so "crashed northwest of Moscow" meets "northeast of Moscow"
+    however unlike the two sentences are otherwise."""
+    refs = {reference_key(m.group("ref")) for m in DIRECTION_RE.finditer(text)}
+    for m in NUMBER_RE.finditer(text):
+        if (m.group("unit") or "").lower() in _DISTANCE_UNITS and (ref := distance_reference(text, m.end("unit"), m.start())):
+            refs.add(ref)
+    return refs
+
+
+_DISTANCE_UNITS = {"km", "kilometres", "kilometers", "kilometre", "kilometer", "miles", "mile", "nautical miles", "nautical mile"}
 
 
 def _weekday_dates_differ(name: str, other: tuple, other_name: str | None, year: int | None) -> bool | None:
@@ -592,10 +679,9 @@ def compare(a: Slots, b: Slots, same_speaker: bool = False) -> Comparison:
             out.cues.pop(kind, None)
         if not out.clash:
             out.clash_frame = 0.0  # it was read from the clashes just taken back
-    for ta, da, ra in a.directions:
-        for tb, db, rb in b.directions:
-            if ra == rb:
-                note("direction", directions_differ(da, db), ta, tb)
+    note_all("direction", [(ia, ib, directions_differ(da, db), ta, tb)
+                           for ia, (ta, da, ra) in enumerate(a.directions) for ib, (tb, db, rb) in enumerate(b.directions)
+                           if ra == rb])
     places_a = {p for _, p in a.places}
     places_b = {p for _, p in b.places}
     for ta, pa in a.places:
