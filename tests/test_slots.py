@@ -275,3 +275,13 @@ def test_a_time_in_gmt_is_not_compared_with_a_local_one():
     # 00:03 GMT is 2:03 am in Bornholm: the zone, not the event, differs.
     assert clash("The first blast was recorded at 0003 GMT near the island.", "The first blast was recorded at 2:03 am near the island.") == {}
     assert clash("The first blast was recorded at 0003 GMT near the island.", "The first blast was recorded at 0203 GMT near the island.") == {"time": 1}
+
+
+def test_the_day_a_death_was_confirmed_is_not_the_day_of_the_crash():
+    # "confirmed his death on Sunday": the day of a statement with its object between; the crash
+    # was on Wednesday. "The jet that crashed on Wednesday" is the event's own day.
+    crash = "Bodies were found in the plane that crashed on Wednesday, the ministry said."
+    assert clash(crash, "Russian authorities confirmed Prigozhin's death on Sunday.", "2023-08-28") == {}
+    assert clash(crash, "Putin praised the mercenary leader as a talented man on Thursday.", "2023-08-28") == {}
+    assert clash(crash, "The jet crashed on Thursday, officials said.", "2023-08-28") == {"date": 1}
+    assert not slots.spoken_on("Officials said the jet that crashed on Wednesday carried ten.", 47, 56)

@@ -142,10 +142,22 @@ def _scope_name(place: str) -> str:
                   lambda m: (m.group(1) or m.group(3)) + (m.group(2) or ""), reference_key(place))
 
 
+# "confirmed Prigozhin's death on Sunday", "praised him as a talented man on Thursday": a speech
+# verb, its object (a few words, no event verb, no clause break) and the day it was said.
+_SPEECH_OBJECT_BEFORE = re.compile(r"\b(?:" + _SPEECH + r")\s+(?P<object>(?:[\w'’-]+\s+){1,8}?)on\s+$", re.IGNORECASE)
+_EVENT_VERB = re.compile(r"\b(?:crash(?:ed)?|died|killed|struck|hit|exploded|happened|occurred|took|shot|downed|"
+                         r"launched|began|started|attacked|fired|arrived|left|landed|flew|came|went|was|were|is|are)\b",
+                         re.IGNORECASE)
+
+
 def spoken_on(text: str, start: int, end: int) -> bool:
     """Is the date at text[start:end] the day someone spoke ("said on Tuesday", "Moscow on Monday
-    called"), not the day of the event?"""
-    return bool(_SPEECH_BEFORE.search(text[max(0, start - 30):start]) or _SPEECH_AFTER.match(text[end:end + 40]))
+    called", "confirmed his death on Sunday"), not the day of the event?"""
+    if _SPEECH_BEFORE.search(text[max(0, start - 30):start]) or _SPEECH_AFTER.match(text[end:end + 40]):
+        return True
+    clause = re.split(r"[,;:()\u2014\u2013]", text[max(0, start - 70):start])[-1]
+    m = _SPEECH_OBJECT_BEFORE.search(clause)
+    return bool(m and not _EVENT_VERB.search(m.group("object")))
 
 
 @dataclass(frozen=True)
