@@ -166,6 +166,7 @@ class Analysis:
     polar: tuple = ()
     # Per CONTRAST_SETS group: the words present, longest first ("deputy minister", not also "minister").
     contrast: tuple = ()
+    located: tuple = ()  # the places it tells a bearing or distance from (`slots.located`), sorted
 
 
 def _number(token: str) -> float | None:
@@ -315,6 +316,7 @@ def analyse(text: str) -> Analysis:
         lower=text.lower(),
         polar=tuple(_polar_phrases(text)),
         contrast=tuple(_contrast_words(text.lower())),
+        located=tuple(sorted(slots.located(text))),
     )
 
 
@@ -681,13 +683,14 @@ class Candidates:
 MAX_LOCATED = 200  # claims told from one reference place beyond which it is a landmark, not a location
 
 
-def located_clashes(texts: list[str]) -> list[tuple[int, int]]:
+def located_clashes(texts: list[str], located: list[tuple] | None = None) -> list[tuple[int, int]]:
     """Pairs (i < j) of distinct texts told from one reference place whose bearings or distances
     clash (`slots.compare`). Blocked by reference, so the cost is that of the few claims that
-    place something; a reference named by more than MAX_LOCATED of them is skipped."""
+    place something; a reference named by more than MAX_LOCATED of them is skipped. `located`:
+    each text's `Analysis.located`, when the caller has them (read back from a build's cache)."""
     by_ref: dict[str, list[int]] = {}
     for i, text in enumerate(texts):
-        for ref in sorted(slots.located(text)):
+        for ref in (located[i] if located is not None else sorted(slots.located(text))):
             by_ref.setdefault(ref, []).append(i)
     extracted: dict[int, slots.Slots] = {}
     out: set[tuple[int, int]] = set()
@@ -794,7 +797,7 @@ def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarra
             denial_sims[code] = max(candidate_sim(code), min(1.0, sim + bonus))
     # 3. Places told from one reference ("northwest of Moscow" / "160 km from Moscow") whose
     #    bearings or distances cannot both hold: sentences alike in nothing else meet here.
-    for i, j in located_clashes([c["text"] for c in claims]):
+    for i, j in located_clashes([c["text"] for c in claims], [an.located for an in analyses]):
         code = i * n + j
         denial_sims[code] = max(candidate_sim(code), float(vectors[i] @ vectors[j]))
     # The neighbours (raised where a denial's or a place's search set them higher), then the
