@@ -716,3 +716,22 @@ def test_places_told_from_one_reference_become_candidates_however_unlike(monkeyp
     assert {(0, 1), (0, 3)} <= pairs()
     monkeypatch.setattr(conflicts, "located_clashes", lambda texts, located=None: [])
     assert not {(0, 1), (0, 3)} <= pairs()
+
+
+def test_a_denials_targets_are_those_closest_to_what_it_denies_whatever_the_scorer_rates():
+    # Four statements a denial answers (rule scores 0.9 .. 0.6); the scorer rates the two the
+    # rules rank last highest. The three kept are the rules' first three, each shown with the
+    # higher of the two scores.
+    denial = {"id": "d", "article_id": "a0", "text": "Russia has denied any arms deals.", "cluster_id": "k0"}
+    targets = [{"id": f"t{n}", "article_id": f"a{n + 1}", "text": f"Statement {n} on arms transfers.", "cluster_id": f"k{n + 1}"}
+               for n in range(4)]
+    claims = [denial] + targets
+    rule_rows = [conflicts._conflict_row(denial, t, "denial", 0.9 - 0.1 * n, "one side rejects", {}, "parties")
+                 for n, t in enumerate(targets)]
+    scored_rows = [dict(row, score=0.95) for row in rule_rows[2:]]
+    found = conflicts.merge_flags(rule_rows, scored_rows)
+    kept = conflicts.select_conflicts(found, claims, [analyse(c["text"]) for c in claims],
+                                      {row["pair_key"] for row in rule_rows})
+    assert [row["claim_b"] for row in kept] == ["t0", "t1", "t2"]
+    assert [row["score"] for row in kept] == [0.9, 0.8, 0.95]
+    assert all("rule_score" not in row for row in kept)

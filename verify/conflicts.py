@@ -961,7 +961,9 @@ def merge_flags(rule_rows: list[dict], scored_rows: list[dict]) -> list[dict]:
     by_key = {row["pair_key"]: row for row in rule_rows if _stands_alone(row) or row["pair_key"] in scored_keys}
     for row in scored_rows:
         if row["pair_key"] in by_key:
-            by_key[row["pair_key"]]["score"] = max(by_key[row["pair_key"]]["score"], row["score"])
+            rule = by_key[row["pair_key"]]
+            rule.setdefault("rule_score", rule["score"])  # what `select_conflicts` ranks a denial's targets by
+            rule["score"] = max(rule["score"], row["score"])
         else:
             by_key[row["pair_key"]] = row
     return list(by_key.values())
@@ -974,8 +976,13 @@ def select_conflicts(found: list[dict], claims: list[dict], analyses: list[Analy
     pair keys of the denials the rules flagged (before any scorer-only target)."""
     index = {c["id"]: i for i, c in enumerate(claims)}
     # One conflict per (claim, other side's cluster), and at most a few targets per denial.
+    # The rules' denials first, their targets in the order of the rules' own score (how close the
+    # target is to what the denial rejects), not the scorer's: which statement a denial answers
+    # is a matter of what it denies, and the scorer rates how likely a pair is to clash at all.
     # Ties broken by content: the same flags every run.
-    found.sort(key=lambda r: (r["pair_key"] not in rule_denials, -r["score"], r["pair_key"]))
+    found.sort(key=lambda r: (r["pair_key"] not in rule_denials,
+                              -(r.get("rule_score", r["score"]) if r["pair_key"] in rule_denials else r["score"]),
+                              r["pair_key"]))
     cluster_of = {c["id"]: c.get("cluster_id") for c in claims}
     seen: set[tuple] = set()
     per_claim: dict[str, int] = {}
@@ -999,4 +1006,6 @@ def select_conflicts(found: list[dict], claims: list[dict], analyses: list[Analy
             per_claim[statement] = per_claim.get(statement, 0) + 1
         seen.update({ka, kb, pair, row["pair_key"]})
         kept.append(row)
+    for row in found:
+        row.pop("rule_score", None)  # a ranking key, not a column
     return kept
