@@ -288,3 +288,13 @@ def test_the_day_a_death_was_confirmed_is_not_the_day_of_the_crash():
     assert not slots.spoken_on(told, *slots.DATE_RE.search(told).span())
     told = "Russian authorities confirmed Prigozhin's death on Sunday."
     assert slots.spoken_on(told, *slots.DATE_RE.search(told).span())
+
+
+def test_a_date_of_another_object_of_a_series_is_not_compared():
+    # "Another balloon was detected on Friday": another object's day, not a second account of
+    # the first one's. "Later on Saturday" is within one account, and still clashes.
+    first = "The latest balloon was first detected on Jan. 28 near Alaska."
+    assert clash(first, "Another balloon was detected over Latin America on Friday evening.", "2023-02-04") == {}
+    assert clash(first, "The third object was shot down on Sunday over Lake Huron.", "2023-02-13") == {}
+    assert clash(first, "The balloon was detected near Alaska on Jan. 30.", "2023-02-04") == {"date": 1}
+    assert clash("The balloon was shot down later on Saturday.", "The balloon was shot down on Sunday.", "2023-02-06") == {"date": 1}

@@ -247,15 +247,23 @@ _EVENT_ORDER = {"first": 1, "initial": -1, "initially": -1, "earlier": -1, "prel
 _ORDER_WORD = re.compile(r"\b(" + "|".join(w.replace(" ", r"\s+") for w in _EVENT_ORDER) + r")\b", re.IGNORECASE)
 
 
-def _event_order(text: str, start: int, end: int) -> int:
+def _event_order(text: str, start: int, end: int, words: dict = _EVENT_ORDER) -> int:
     """The sequence word nearest before the figure in its clause (or right after it), as a rank;
-    0 when there is none."""
+    0 when there is none. `words`: the sequence words read (`_OBJECT_ORDER` for a date)."""
     before = re.split(r"[,;:()]|\band\b|\bwhile\b", text[max(0, start - 90):start])[-1]
     after = re.split(r"[,;:().]|\band\b|\bwhile\b", text[end:end + 40])[0]  # not "7.8 quake and its aftershocks"
     # The figure's own noun first: "followed later by a 6.7 aftershock" is the aftershock's.
     own = _ORDER_WORD.match(after.strip())
     found = [own.group(1)] if own else _ORDER_WORD.findall(before) or _ORDER_WORD.findall(after)
-    return _EVENT_ORDER[" ".join(found[-1].lower().split())] if found else 0
+    found = [w for w in found if " ".join(w.lower().split()) in words]
+    return words[" ".join(found[-1].lower().split())] if found else 0
+
+
+# For a date, only the words that tell another thing of a series ("another balloon was detected
+# on Friday", "the third object ... on Sunday"): "later", "earlier", "initially" tell when within
+# one account ("shot down later on Saturday"), not which event.
+_OBJECT_ORDER = {w: r for w, r in _EVENT_ORDER.items()
+                 if w not in ("initial", "initially", "earlier", "preliminary", "later", "subsequent", "followed", "first")}
 
 
 _ZONE_LOCAL = re.compile(r"\blocal(?:\s+time)?\b|\b[A-Z][a-z]+\s+time\b")
@@ -311,6 +319,7 @@ def _extract(text: str) -> tuple:
     for m in DATE_RE.finditer(text):
         g = m.groupdict()
         frames.setdefault(m.group(0), _frame(text, *m.span()))
+        orders.setdefault(m.group(0), _event_order(text, *m.span(), words=_OBJECT_ORDER))
         if spoken_on(text, *m.span()):
             speech.add(m.group(0))
         if g["wd"]:
