@@ -305,3 +305,14 @@ def test_segmenting_is_linear_in_the_text():
     assert len(claims) == 400
     # 10x the text; quadratic would be 100x. Generous for a busy machine.
     assert big_seconds < 30 * max(small_seconds, 0.05), (small_seconds, big_seconds)
+
+
+def test_a_clock_time_before_its_day_or_time_zone_does_not_end_a_sentence():
+    text = ("The Department of Defense said that at 2:42 p.m. Sunday, an F-16 fired a missile. "
+            "The quake struck at 4:17 a.m. local time. The blast came at 4 p.m. Officials said nobody was hurt.")
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "The Department of Defense said that at 2:42 p.m. Sunday, an F-16 fired a missile.",
+        "The quake struck at 4:17 a.m. local time.",
+        "The blast came at 4 p.m.",
+        "Officials said nobody was hurt.",
+    ]

@@ -115,9 +115,29 @@ def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return pieces
 
 
+# pysbd ends a sentence at "p.m." before a capital: "at 2:42 p.m. | Sunday, an F-16 fired".
+# A clock time's "a.m." / "p.m." followed by a day, a time zone or "local time" goes on.
+_CLOCK_END_RE = re.compile(r"\d\s*[ap]\.m\.$", re.IGNORECASE)
+_CLOCK_GOES_ON_RE = re.compile(r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|local\b|today\b|yesterday\b|"
+                               r"tomorrow\b|(?:UTC|GMT|BST|CET|CEST|EET|MSK|ET|EST|EDT|CT|CST|CDT|MT|MST|PT|PST|PDT|IST|JST|KST)\b|"
+                               r"[a-z])")
+
+
+def _joined_after_clock_times(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        if out and _CLOCK_END_RE.search(text, out[-1][0], out[-1][1]) and _CLOCK_GOES_ON_RE.match(text, start) \
+                and "\n" not in text[out[-1][1]:start]:
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) spans of the sentences of `text`, whitespace trimmed, paragraph by paragraph
-    (a paragraph over MAX_PIECE_CHARS piece by piece)."""
+    (a paragraph over MAX_PIECE_CHARS piece by piece); a clock time's "p.m." before its day or
+    time zone does not end one."""
     spans: list[tuple[int, int]] = []
     for para in re.finditer(r"[^\n]+", text):
         for piece_start, piece_end in _pieces(text, para.start(), para.end()):
@@ -135,7 +155,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
                 end = start + len(stripped)
                 spans.append((start, end))
                 cursor = end
-    return spans
+    return _joined_after_clock_times(text, spans)
 
 
 def is_claim(sentence: str, whole_paragraph: bool = False) -> bool:
