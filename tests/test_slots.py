@@ -298,3 +298,11 @@ def test_a_date_of_another_object_of_a_series_is_not_compared():
     assert clash(first, "The third object was shot down on Sunday over Lake Huron.", "2023-02-13") == {}
     assert clash(first, "The balloon was detected near Alaska on Jan. 30.", "2023-02-04") == {"date": 1}
     assert clash("The balloon was shot down later on Saturday.", "The balloon was shot down on Sunday.", "2023-02-06") == {"date": 1}
+
+
+def test_a_figure_a_count_went_past_is_a_lower_bound():
+    # Two tolls that "exceeded" different figures on different days are both true.
+    assert [n.bound for n in slots.extract("As the death toll exceeds 20,000, anger grows.").numbers] == ["min"]
+    assert clash("The death toll soared above 5,300 and was still expected to rise.",
+                 "The death toll has exceeded 28,000 and is expected to rise further.") == {}
+    assert clash("The death toll has exceeded 28,000.", "The death toll stood at 20,000.") == {"number": 1}

@@ -74,6 +74,9 @@ _ROLE_STOP = {"about", "around", "least", "than", "some", "said", "says", "accor
 # A capitalised word (not the sentence's first) right before a bare numeral: "Nord Stream 1".
 _NAME_BEFORE = re.compile(r"(?<=[\w,;:)] )[A-Z][\w-]*\s+$")
 # "magnitude 6 or larger", "10 or more people": a bound written after the figure.
+# A figure a count went past: "exceeded 28,000", "soared above 5,300", "topped 20,000".
+_PASSED_BEFORE = re.compile(r"\b(?:exceed(?:ed|s|ing)?|surpass(?:ed|es|ing)?|top(?:ped|s|ping)?|pass(?:ed|es|ing)|"
+                            r"above|beyond|upwards\s+of|in\s+excess\s+of)\s+$", re.IGNORECASE)
 _BOUND_AFTER = re.compile(r"\s+or\s+(more|larger|greater|higher|above|less|fewer|smaller|lower|below)\b", re.IGNORECASE)
 # A bare decimal such as "7.4" in a sentence about an earthquake is its magnitude ("AFAD
 # measured the quake at 7.4", "put the magnitude at 7.4 near Pazarcik").
@@ -395,6 +398,8 @@ def _extract(text: str) -> tuple:
         bound = "min" if hedge in _AT_LEAST else "max" if hedge in _AT_MOST else ""
         if tail := _BOUND_AFTER.match(text[m.end("unit") if m.group("unit") else m.end("num"):][:25]):
             bound = "min" if tail.group(1).lower() in ("more", "larger", "greater", "higher", "above") else "max"
+        if not bound and _PASSED_BEFORE.search(text[max(0, m.start() - 25):m.start()]):
+            bound = "min"  # "the death toll exceeded 28,000": more than 28,000
         role, scope, year = _figure_context(text, m.start(), m.end())
         if measure == "length" and m.group("unit") and (ref := distance_reference(text, m.end("unit"), m.start())):
             role |= {"from " + ref}  # a distance from a place: comparable with any other distance from it
@@ -582,6 +587,12 @@ def _numbers_differ(x: Number, y: Number) -> bool:
     return lo_x > hi_y + slack or lo_y > hi_x + slack
 
 
+def _within_rounding(x: Number, y: Number) -> bool:
+    """Two values one rounding apart (10 % when either is hedged or round)."""
+    big = max(x.value, y.value)
+    return big == 0 or abs(x.value - y.value) <= (0.1 if (x.approximate or y.approximate) else 0.0) * big
+
+
 def same_measure(x: Number, y: Number) -> bool:
     """One measure of one thing: same unit or counted noun, a shared word around both figures
     when the unit alone says little ("depth" for two lengths), and no two different places."""
@@ -688,15 +699,18 @@ def compare(a: Slots, b: Slots, same_speaker: bool = False) -> Comparison:
                       if times_comparable(a.zones.get(ta, ""), b.zones.get(tb, ""))])
     # A figure equal to the sum of the other side's counts is their whole ("10 people on board"
     # against "seven passengers and three crew"): neither a clash nor an agreement.
-    note_all("number", [(ia, ib, _numbers_differ(x, y), x.text, y.text)
-                        for ia, x in enumerate(a.numbers) for ib, y in enumerate(b.numbers)
-                        if same_measure(x, y) and same_year(x, a.year, y, b.year)
-                        and x.value not in b.wholes and y.value not in a.wholes])
-    if out.clash.get("date") and out.clash.get("number"):
+    comparable = [(ia, ib, x, y) for ia, x in enumerate(a.numbers) for ib, y in enumerate(b.numbers)
+                  if same_measure(x, y) and same_year(x, a.year, y, b.year)
+                  and x.value not in b.wholes and y.value not in a.wholes]
+    note_all("number", [(ia, ib, _numbers_differ(x, y), x.text, y.text) for ia, ib, x, y in comparable])
+    # Two values of one measure, clashing or not: "exceeded 35,000" and "exceeded 17,000" are both
+    # lower bounds, and still two moments of a count.
+    other_values = any(x.value != y.value and not _within_rounding(x, y) for _, _, x, y in comparable)
+    if out.clash.get("date") and (out.clash.get("number") or other_values):
         # Another figure on another day: a count told at two moments ("exceeded 35,000 on
         # Monday" / "on Thursday ... exceeded 17,000"), not two accounts of one moment.
         for kind in ("date", "number"):
-            out.clash.pop(kind)
+            out.clash.pop(kind, None)
             out.cues.pop(kind, None)
         if not out.clash:
             out.clash_frame = 0.0  # it was read from the clashes just taken back
