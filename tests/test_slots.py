@@ -306,3 +306,13 @@ def test_a_figure_a_count_went_past_is_a_lower_bound():
     assert clash("The death toll soared above 5,300 and was still expected to rise.",
                  "The death toll has exceeded 28,000 and is expected to rise further.") == {}
     assert clash("The death toll has exceeded 28,000.", "The death toll stood at 20,000.") == {"number": 1}
+
+
+def test_a_member_of_a_group_is_not_a_count_of_it():
+    # "one of the divers" says the man was a diver, not that there was one; "two of the four
+    # lines" still counts lines of a told whole.
+    team = "A team of six, consisting of a captain, two divers, two diving assistants and a doctor, brought the explosives."
+    assert clash(team, "Investigators believe the man was one of the divers who planted the explosives.") == {}
+    assert slots.extract("Two of them were arrested on Friday.").numbers == []
+    assert clash("The explosions destroyed three out of four pipelines.",
+                 "The explosions destroyed two of the four lines of the pipelines.") == {"number": 1}

@@ -119,6 +119,13 @@ _PART_WORDS = {"other", "additional", "more", "further", "new", "extra"}
 _INCREMENT_BEFORE = re.compile(r"\b(?:an?\s+)?(?:additional|further|another)\s+$", re.IGNORECASE)
 
 
+# "one of the divers", "two of them": members of a group whose size is not told. Not "two of the
+# four lines" (a count of a told whole).
+_MEMBER_OF = re.compile(r"\s+of\s+(?:the|them|those|these|its|their|his|her|our|whom|which)\b"
+                        r"(?!\s+(?:\d|(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?)\b))",
+                        re.IGNORECASE)
+
+
 def _part_or_increment(noun_words: list[str], before: str) -> bool:
     """A count that is not a total: "six other passengers" (besides one named), "12 more bodies",
     "an additional 15,384" (`before`: the words right before the figure)."""
@@ -367,6 +374,8 @@ def _extract(text: str) -> tuple:
         raw_words = (m.group("noun") or "").lower().split()
         if _part_or_increment(raw_words, text[max(0, m.start() - 20):m.start()] if not m.group("hedge") else ""):
             continue
+        if not unit and _MEMBER_OF.match(text, m.end("num")):
+            continue  # "one of the divers": a member of a group, not a count of it
         words = [w for w in raw_words if w not in _NOUN_STOP]
         if words and (words[0] in _WEEKDAYS or words[0] in _MONTHS):
             words = []  # "35,000 on Monday": the day it was told, not what was counted
