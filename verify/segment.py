@@ -124,6 +124,7 @@ _CLOCK_GOES_ON_RE = re.compile(r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Sat
 
 
 def _joined_after_clock_times(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`spans` with each one cut after a clock time's "p.m." joined to the next, within a line."""
     out: list[tuple[int, int]] = []
     for start, end in spans:
         if out and _CLOCK_END_RE.search(text, out[-1][0], out[-1][1]) and _CLOCK_GOES_ON_RE.match(text, start) \

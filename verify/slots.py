@@ -16,7 +16,7 @@ import datetime as dt
 import itertools
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 _MONTHS = {m: i for i, names in enumerate(
@@ -73,10 +73,10 @@ _ROLE_STOP = {"about", "around", "least", "than", "some", "said", "says", "accor
               "people", "more", "nearly", "almost", "approximately", "roughly", "estimated", "least", "total"}
 # A capitalised word (not the sentence's first) right before a bare numeral: "Nord Stream 1".
 _NAME_BEFORE = re.compile(r"(?<=[\w,;:)] )[A-Z][\w-]*\s+$")
-# "magnitude 6 or larger", "10 or more people": a bound written after the figure.
 # A figure a count went past: "exceeded 28,000", "soared above 5,300", "topped 20,000".
 _PASSED_BEFORE = re.compile(r"\b(?:exceed(?:ed|s|ing)?|surpass(?:ed|es|ing)?|top(?:ped|s|ping)?|pass(?:ed|es|ing)|"
                             r"above|beyond|upwards\s+of|in\s+excess\s+of)\s+$", re.IGNORECASE)
+# "magnitude 6 or larger", "10 or more people": a bound written after the figure.
 _BOUND_AFTER = re.compile(r"\s+or\s+(more|larger|greater|higher|above|less|fewer|smaller|lower|below)\b", re.IGNORECASE)
 # A bare decimal such as "7.4" in a sentence about an earthquake is its magnitude ("AFAD
 # measured the quake at 7.4", "put the magnitude at 7.4 near Pazarcik").
@@ -511,6 +511,7 @@ SPELLED_DURATION_RE = re.compile(
 
 
 def _spelled_minutes(phrase: str) -> float:
+    """The minutes of a SPELLED_DURATION_RE phrase."""
     words = phrase.lower().split()
     if words[0] == "half":
         return 30.0
@@ -594,12 +595,6 @@ def _numbers_differ(x: Number, y: Number) -> bool:
         tolerance = max(tolerance, 0.12)  # unit conversions round: 14 m against 50 feet
     slack = tolerance * big
     return lo_x > hi_y + slack or lo_y > hi_x + slack
-
-
-def _within_rounding(x: Number, y: Number) -> bool:
-    """Two values one rounding apart (10 % when either is hedged or round)."""
-    big = max(x.value, y.value)
-    return big == 0 or abs(x.value - y.value) <= (0.1 if (x.approximate or y.approximate) else 0.0) * big
 
 
 def same_measure(x: Number, y: Number) -> bool:
@@ -714,7 +709,7 @@ def compare(a: Slots, b: Slots, same_speaker: bool = False) -> Comparison:
     note_all("number", [(ia, ib, _numbers_differ(x, y), x.text, y.text) for ia, ib, x, y in comparable])
     # Two values of one measure, clashing or not: "exceeded 35,000" and "exceeded 17,000" are both
     # lower bounds, and still two moments of a count.
-    other_values = any(x.value != y.value and not _within_rounding(x, y) for _, _, x, y in comparable)
+    other_values = any(_numbers_differ(replace(x, bound=""), replace(y, bound="")) for _, _, x, y in comparable)
     if out.clash.get("date") and (out.clash.get("number") or other_values):
         # Another figure on another day: a count told at two moments ("exceeded 35,000 on
         # Monday" / "on Thursday ... exceeded 17,000"), not two accounts of one moment.
