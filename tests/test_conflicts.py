@@ -623,6 +623,9 @@ def test_a_score_does_not_move_with_float_noise_in_its_inputs():
     ("Greece was not involved in the fire, its ministry said.", set()),
     ("A Greek sailor accused of spying was released on Monday.", {"Greece"}),
     ("Rain fell on Athens for a third day.", set()),
+    # An open question accuses nobody.
+    ("The attack fueled speculation about who was to blame, from Athens to Ankara.", set()),
+    ("It is unclear who was behind the fire, Greece or Turkey.", set()),
 ])
 def test_accused_in_reads_who_is_accused(text, accused):
     assert conflicts.accused_in(text) == accused
@@ -735,3 +738,4 @@ def test_a_denials_targets_are_those_closest_to_what_it_denies_whatever_the_scor
     assert [row["claim_b"] for row in kept] == ["t0", "t1", "t2"]
     assert [row["score"] for row in kept] == [0.9, 0.8, 0.95]
     assert all("rule_score" not in row for row in kept)
+

@@ -222,6 +222,17 @@ def from_boosting(estimator, flag_threshold: float, uses_nli: bool = False) -> S
                   Trees(float(np.ravel(estimator._baseline_prediction)[0]), trees))
 
 
+def averaged(scorers: list[Scorer]) -> Scorer:
+    """One tree scorer whose log-odds are the mean of `scorers`' (all trees): every tree kept,
+    its leaf values divided by their number, the baselines averaged. Threshold and cap are the
+    first one's, to be set by the caller."""
+    k = len(scorers)
+    trees = [{**tree, "value": tree["value"] / k} for s in scorers for tree in s.trees.trees]
+    first = scorers[0]
+    return Scorer(first.weights, first.intercept, first.mean, first.scale, first.flag_threshold, first.uses_nli,
+                  Trees(sum(s.trees.baseline for s in scorers) / k, trees), first.flags_per_article)
+
+
 def from_json(doc: dict) -> Scorer:
     if list(doc["features"]) != FEATURES:
         raise ValueError("conflict model was trained on other features; retrain it (models/conflict/train.py)")
@@ -236,13 +247,21 @@ def from_json(doc: dict) -> Scorer:
                   np.asarray(doc["scale"]), threshold, uses_nli, None, cap)
 
 
-@lru_cache(maxsize=4)
 def load(path: str | None = None) -> Scorer | None:
-    """The shipped scorer, or None when its file is absent (the rules alone decide then)."""
+    """The scorer in `path` (default: the shipped one), or None when its file is absent (the
+    rules alone decide then). Read once per version of the file: a file written again under the
+    same name (a retrained model, a benchmark's next fold) is read again."""
     file = Path(path) if path else MODEL_FILE
-    if not file.exists():
+    try:
+        stat = file.stat()
+    except FileNotFoundError:
         return None
-    return from_json(json.loads(file.read_text("utf-8")))
+    return _load_file(str(file), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4)
+def _load_file(path: str, mtime_ns: int, size: int) -> Scorer:
+    return from_json(json.loads(Path(path).read_text("utf-8")))
 
 
 # How a flagged pair is explained when the rules did not name the kind: the slot that clashes.

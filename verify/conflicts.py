@@ -236,6 +236,8 @@ _ACTIVE_ACCUSING = re.compile(r"accus|blam", re.IGNORECASE)
 _SAYING_BETWEEN = re.compile(r"\b(?:said|says|say|told|accus\w*|blam\w*|claim\w*|alleg\w*|suggest\w*|report\w*)\b", re.IGNORECASE)
 _NEGATED_BEFORE = re.compile(r"\b(?:no|not|never|nothing|without|den(?:y|ies|ied)|n't)\W+(?:\w+\W+){0,3}$|n\u2019t\W+(?:\w+\W+){0,3}$",
                              re.IGNORECASE)
+# An open question accuses nobody: "speculation about who was to blame", "whoever is behind it".
+_ASKED_BEFORE = re.compile(r"\b(?:who|whom|whoever|whether|which\s+\w+)\s+(?:\w+\s+){0,2}(?:to\s+)?$", re.IGNORECASE)
 
 
 DISOWNING_RE = re.compile(
@@ -274,7 +276,7 @@ def _accusations(text: str) -> tuple[set[str], list[str]]:
     for cue in ACCUSATION_RE.finditer(canonical):
         before_cue = set(accused)
         before = canonical[max(0, cue.start() - 60):cue.start()]
-        if _NEGATED_BEFORE.search(before):
+        if _NEGATED_BEFORE.search(before) or _ASKED_BEFORE.search(before):
             continue
         after_text = canonical[cue.end():cue.end() + 60]
         passive = re.match(r"\s+(?:of|for)\b", after_text)

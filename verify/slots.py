@@ -26,8 +26,10 @@ _MONTHS = {m: i for i, names in enumerate(
 _MONTH_RE = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 DATE_RE = re.compile(
-    r"\b(?:(?P<m1>" + _MONTH_RE + r")\.?\s+(?P<d1>\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y1>(?:19|20)\d\d))?"
-    r"|(?P<d2>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m2>" + _MONTH_RE + r")\b\.?(?:,?\s+(?P<y2>(?:19|20)\d\d))?"
+    r"\b(?:(?P<m1>" + _MONTH_RE + r")\.?\s+(?P<d1>\d{1,2})(?:st|nd|rd|th)?\b(?P<r1>\s*[-\u2013]\s*\d{1,2}\b)?"
+    r"(?:,?\s+(?P<y1>(?:19|20)\d\d))?"
+    r"|(?P<r2>\d{1,2}(?:st|nd|rd|th)?\s*[-\u2013]\s*)?(?P<d2>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m2>" + _MONTH_RE
+    + r")\b\.?(?:,?\s+(?P<y2>(?:19|20)\d\d))?"
     r"|(?:(?:early|mid|late|end of)[\s-]+)?(?P<m3>" + _MONTH_RE + r")\s+(?P<y3>(?:19|20)\d\d)"
     r"|(?P<wd>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
     r"|(?P<m4>January|February|March|April|June|July|August|September|October|November|December)\b(?!\s+\d))"
@@ -133,7 +135,7 @@ def _part_or_increment(noun_words: list[str], before: str) -> bool:
     return named_part or bool(_INCREMENT_BEFORE.search(before))
 
 
-_SPEECH = (r"said|says|told|tells|announced|stated|denied|denies|added|called|calls|insisted|confirmed|warned|"
+_SPEECH = (r"said|says|saying|told|tells|announced|stated|denied|denies|added|called|calls|insisted|confirmed|warned|"
            r"reported|accused|rejected|dismissed|claimed|tweeted|wrote|declared|statement|remarks|briefing|"
            r"expressed|voiced|urged|vowed|pledged|reiterated|condemned|critici[sz]ed|praised")
 _SPEECH_BEFORE = re.compile(r"\b(?:" + _SPEECH + r")\s+(?:on\s+|late\s+|early\s+|last\s+|this\s+)?$", re.IGNORECASE)
@@ -180,6 +182,7 @@ class Number:
     role: frozenset = frozenset()   # content words around it: "depth", "east", "first"...
     scope: frozenset = frozenset()  # places named around it: "Turkey", "Syria", "Idlib"
     year: int | None = None         # a year told in its clause ("on January 24, 2020"): the year of its event
+    kind: str = ""                  # of a length: "altitude", "depth", "distance" or "size" (`length_kind`)
 
 
 @dataclass
@@ -201,6 +204,7 @@ class Slots:
     zones: dict = field(default_factory=dict)  # by a time's text: "utc", "local" or "" (`_time_zone`)
     year: int | None = None  # of the article's date: the year of a figure told without one
     wholes: frozenset = frozenset()  # the sums of two or more of its counts (`_sums`): wholes of its parts
+    clauses: dict = field(default_factory=dict)  # by a date's text: the content words of its clause (`_clause_words`)
 
 
 def _number(token: str) -> float | None:
@@ -245,6 +249,18 @@ def _frame(text: str, start: int, end: int) -> frozenset:
     return frozenset(w[:5] for w in words if w not in _FRAME_SKIP)
 
 
+_CLAUSE_END = re.compile(r"[,;:()\u201c\u201d\"]|(?<=[a-z]{3})\.(?:\s|$)")  # not "St. Petersburg"
+
+
+def _clause_words(text: str, start: int, end: int) -> frozenset:
+    """The content words of the whole clause holding text[start:end] (at most 120 characters
+    each way), cut to four letters ("downed" and "down", "crashed" and "crash" meet): wider than
+    its frame, to tell whether two dates can be said of one thing at all."""
+    before = _CLAUSE_END.split(text[max(0, start - 120):start])[-1]
+    after = _CLAUSE_END.split(text[end:end + 120])[0]
+    return frozenset(w[:4] for w in _FRAME_WORD.findall((before + " " + after).lower()) if w not in _FRAME_SKIP)
+
+
 # Words that place an event in a sequence: a figure of "the second quake" or "a fresh blast" is
 # not a figure of the first one.
 _EVENT_ORDER = {"first": 1, "initial": -1, "initially": -1, "earlier": -1, "preliminary": -1, "second": 2, "another": 2, "fresh": 2, "later": 2,
@@ -257,10 +273,16 @@ _EVENT_ORDER = {"first": 1, "initial": -1, "initially": -1, "earlier": -1, "prel
 _ORDER_WORD = re.compile(r"\b(" + "|".join(w.replace(" ", r"\s+") for w in _EVENT_ORDER) + r")\b", re.IGNORECASE)
 
 
+_ORDINAL_COMMA = re.compile(r"\b((?:[Aa]|[Tt]he)\s+(?:second|third|fourth|first|fresh|subsequent)),")
+
+
 def _event_order(text: str, start: int, end: int, words: dict = _EVENT_ORDER) -> int:
     """The sequence word nearest before the figure in its clause (or right after it), as a rank;
     0 when there is none. `words`: the sequence words read (`_OBJECT_ORDER` for a date)."""
-    before = re.split(r"[,;:()]|\band\b|\bwhile\b", text[max(0, start - 90):start])[-1]
+    # "A second, more powerful blast ... a magnitude 2.3": the comma after an ordinal of the
+    # subject does not end its clause.
+    window = _ORDINAL_COMMA.sub(r"\1 ", text[max(0, start - 120):start])
+    before = re.split(r"[,;:()]|\band\b|\bwhile\b", window)[-1]
     after = re.split(r"[,;:().]|\band\b|\bwhile\b", text[end:end + 40])[0]  # not "7.8 quake and its aftershocks"
     # The figure's own noun first: "followed later by a 6.7 aftershock" is the aftershock's.
     own = _ORDER_WORD.match(after.strip())
@@ -323,12 +345,19 @@ def frame_overlap(x: frozenset, y: frozenset) -> float:
     return len(x & y) / len(x | y) if x and y else 0.0
 
 
+# A photo caption: its date is when the picture was taken ("..., Russia, August 24, 2023, in this
+# handout picture", "... on February 4, 2023.— AP FILE"), not the date of what it shows.
+CAPTION_RE = re.compile(r"(?i:\bin\s+this\s+(?:[\w-]+\s+){0,2}(?:picture|photo(?:graph)?|image)\b)"
+                        r"|\b(?:AP|AFP|Reuters|REUTERS|Getty Images)\s*(?:Photo\b|FILE\b|/)|\bFILE PHOTO\b")
+
+
 @lru_cache(maxsize=65536)
 def _extract(text: str) -> tuple:
-    dates, weekdays, speech, frames, orders = [], [], set(), {}, {}
-    for m in DATE_RE.finditer(text):
+    dates, weekdays, speech, frames, orders, clauses = [], [], set(), {}, {}, {}
+    for m in DATE_RE.finditer(text) if not CAPTION_RE.search(text) else ():
         g = m.groupdict()
         frames.setdefault(m.group(0), _frame(text, *m.span()))
+        clauses.setdefault(m.group(0), _clause_words(text, *m.span()))
         orders.setdefault(m.group(0), _event_order(text, *m.span(), words=_OBJECT_ORDER))
         if spoken_on(text, *m.span()):
             speech.add(m.group(0))
@@ -338,6 +367,8 @@ def _extract(text: str) -> tuple:
         name = (g["m1"] or g["m2"] or g["m3"] or g["m4"]).lower()
         month = _MONTHS.get(name) or _MONTHS[name[:3]]
         day = int(g["d1"] or g["d2"]) if (g["d1"] or g["d2"]) else None
+        if g["r1"] or g["r2"]:
+            day = None  # "June 23-24": two days, told at the month's grain (neither day clashes)
         year = int(g["y1"] or g["y2"] or g["y3"]) if (g["y1"] or g["y2"] or g["y3"]) else None
         if g["m4"] and g["m4"].lower() == "may":
             continue
@@ -412,7 +443,8 @@ def _extract(text: str) -> tuple:
         role, scope, year = _figure_context(text, m.start(), m.end())
         if measure == "length" and m.group("unit") and (ref := distance_reference(text, m.end("unit"), m.start())):
             role |= {"from " + ref}  # a distance from a place: comparable with any other distance from it
-        numbers.append(Number(value, measure, approximate, m.group(0).strip(), bound, role, scope, year))
+        kind = length_kind(text, m.start(), m.end("unit") if m.group("unit") else m.end(), unit) if measure == "length" else ""
+        numbers.append(Number(value, measure, approximate, m.group(0).strip(), bound, role, scope, year, kind))
         frames.setdefault(m.group(0).strip(), _frame(text, m.start("num"), m.end()))
         orders.setdefault(m.group(0).strip(), _event_order(text, m.start("num"), m.end("num")))
     for m in SPELLED_DURATION_RE.finditer(text):
@@ -431,7 +463,7 @@ def _extract(text: str) -> tuple:
         directions.append((m.group(0), m.group("dir").lower().replace("-", ""), reference_key(m.group("ref"))))
         orders.setdefault(m.group(0), _event_order(text, *m.span()))
     return (tuple(dates), tuple(weekdays), tuple(times), tuple(numbers), tuple(places), tuple(directions),
-            frozenset(speech), frames, orders, zones)
+            frozenset(speech), frames, orders, zones, clauses)
 
 
 def reference_dates(articles: list[dict], extract=None) -> dict[str, str | None]:
@@ -470,7 +502,7 @@ def reference_dates(articles: list[dict], extract=None) -> dict[str, str | None]
 def extract(text: str, published: str | None = None) -> Slots:
     """The slots of one claim; `published` (ISO date of its article) resolves weekdays and
     fills in the year of a day and month."""
-    dates, weekdays, times, numbers, places, directions, speech, frames, orders, zones = _extract(text)
+    dates, weekdays, times, numbers, places, directions, speech, frames, orders, zones, clauses = _extract(text)
     year = int(published[:4]) if published and published[:4].isdigit() else None
     month_now = int(published[5:7]) if published and published[5:7].isdigit() else 12
     # "in June" in an article of August 2024 is June 2024; "in December" then is December 2023.
@@ -481,7 +513,7 @@ def extract(text: str, published: str | None = None) -> Slots:
         else:
             resolved.append((t, ("weekday", wd.lower(), None)))  # no date to resolve against: compared by its name
     return Slots(resolved, list(times), list(numbers), list(places), list(directions), speech, frames, orders,
-                 {t: wd.lower() for t, wd in weekdays}, zones, year, frozenset(_sums(numbers)))
+                 {t: wd.lower() for t, wd in weekdays}, zones, year, frozenset(_sums(numbers)), clauses)
 
 
 def _figure_context(text: str, start: int, end: int) -> tuple[frozenset, frozenset, int | None]:
@@ -597,6 +629,37 @@ def _numbers_differ(x: Number, y: Number) -> bool:
     return lo_x > hi_y + slack or lo_y > hi_x + slack
 
 
+# What a length measures, from the words right after it ("11 miles deep", "7 miles off the
+# coast", "200 feet long") or, failing those, right before it ("a depth of", "an altitude of").
+_LENGTH_KINDS = (
+    ("depth", re.compile(r"\b(?:deep|depths?|beneath|below|underground|under\s+(?:the\s+)?(?:sea|surface|ground|water|seabed))\b", re.IGNORECASE)),
+    ("altitude", re.compile(r"\b(?:altitudes?|high|height|heights|above|elevation|up|aloft|ceiling)\b", re.IGNORECASE)),
+    ("distance", re.compile(r"\b(?:off|from|away|offshore|distance|inland|(?:north|south|east|west)(?:-?(?:east|west))?(?:ern)?|"
+                            r"(?-i:[NSEW]{1,3})|nearby|outside|short\s+of|within)\b", re.IGNORECASE)),
+    ("size", re.compile(r"\b(?:long|wide|tall|across|diameter|length|width|wingspan|size|radius|thick)\b", re.IGNORECASE)),
+)
+# A height told in feet after "at" or "to": "fired at 58,000 ft.", "climbed to 28,000 feet".
+_AT_FEET_BEFORE = re.compile(r"\b(?:at|to|of)\s+(?:an?\s+)?(?:about|around|some|roughly|nearly|approximately|over|under)?\s*$",
+                             re.IGNORECASE)
+
+
+def length_kind(text: str, start: int, end: int, unit: str) -> str:
+    """What the length at text[start:end] measures: "altitude", "depth", "distance" or "size",
+    or "" when its clause does not say. Two lengths of different kinds are different measures,
+    however alike the words around them ("fired at 58,000 ft" / "shot down 7 miles off the coast")."""
+    after = re.split(r"[,;:()]|\band\b", re.sub(r"^\s*\([^)]{0,30}\)", "", text[end:end + 60])[:30])[0]
+    before = re.split(r"[,;:()]|\band\b", text[max(0, start - 40):start])[-1]
+    nearest_after = min(((m.start(), kind) for kind, rx in _LENGTH_KINDS if (m := rx.search(after))), default=None)
+    if nearest_after:
+        return nearest_after[1]
+    nearest_before = max(((m.end(), kind) for kind, rx in _LENGTH_KINDS for m in rx.finditer(before)), default=None)
+    if nearest_before:
+        return nearest_before[1]
+    if unit in ("feet", "foot", "ft") and _AT_FEET_BEFORE.search(before):
+        return "altitude"
+    return ""
+
+
 def same_measure(x: Number, y: Number) -> bool:
     """One measure of one thing: same unit or counted noun, a shared word around both figures
     when the unit alone says little ("depth" for two lengths), and no two different places."""
@@ -607,6 +670,8 @@ def same_measure(x: Number, y: Number) -> bool:
     # and which quake it was is read from sequence words ("the second quake": `other_events`).
     if x.scope and y.scope and not (x.scope & y.scope) and x.measure != "magnitude":
         return False
+    if x.kind and y.kind and x.kind != y.kind:
+        return False  # an altitude against a distance: two lengths of two things
     if x.measure in _GENERIC_MEASURES:
         return bool(x.role & y.role)
     return True
@@ -688,6 +753,11 @@ def compare(a: Slots, b: Slots, same_speaker: bool = False) -> Comparison:
                 # told of one statement ("in a statement on Sunday" / "in a statement Monday").
                 if not same_speaker or not frame_overlap(a.frames.get(ta, frozenset()), b.frames.get(tb, frozenset())):
                     continue
+            clause_a, clause_b = a.clauses.get(ta, frozenset()), b.clauses.get(tb, frozenset())
+            if clause_a and clause_b and not clause_a & clause_b:
+                # Both clauses say what their date is of, and in no word alike: two events ("the
+                # mutiny on June 24" / "died in a plane crash on Wednesday").
+                continue
             name_a, name_b = a.weekdays.get(ta), b.weekdays.get(tb)
             if name_a or name_b:
                 year = next((x[0] for x in (da, db) if isinstance(x[0], int)), None)
