@@ -235,4 +235,6 @@ def test_batches_on_threads_give_the_vectors_of_one_thread(onnx_cache, backend, 
     assert one.shape == (len(texts), 384)
     assert np.array_equal(one, three)  # bit for bit
     assert n_one == n_three == len(set(texts))
-    assert (one @ one.T).argmax(axis=1).tolist() == [texts.index(t) for t in texts]
+    # Each text's nearest vector is its own text's. By text, not by row: a text repeated shares
+    # one vector, and which of its rows wins a matrix product's rounding is not fixed.
+    assert [texts[j] for j in (one @ one.T).argmax(axis=1)] == texts
