@@ -40,6 +40,8 @@ def test_tony_and_antony_blinken_are_one_person():
     "US-ROK-Japan trilateral security cooperation",
     "The Washington Post reported it first.",
     "North Korea and South Korea held talks.",
+    # A government's National Security Council is not the UN's Security Council.
+    "National Security Council spokeswoman Adrienne Watson said the report was false.",
 ])
 def test_longer_names_are_not_mangled(text):
     assert canonical_text(text) == text
