@@ -351,6 +351,8 @@ def test_a_photo_captions_date_is_not_the_events():
     caption = "A satellite image shows the area where the jet crashed near Kuzhenkino, Russia, August 24, 2023, in this handout picture."
     assert slots.extract(caption, "2023-08-25").dates == []
     assert slots.extract("A jet flies near a balloon off the coast on February 4, 2023.— AP FILE").dates == []
+    # A poll run with AP is no photo.
+    assert slots.extract("An AP/NORC poll published on February 4, 2023 found wide support.").dates != []
     assert clash("The jet crashed near Kuzhenkino on August 24, 2023.", "The jet crashed near Kuzhenkino on Wednesday.",
                  "2023-08-25") == {"date": 1}
 
@@ -369,6 +371,7 @@ def test_saying_on_a_day_is_the_day_someone_spoke():
     ("It was 11 miles deep.", "depth"),
     ("The balloon was 200 feet tall.", "size"),
     ("The pipeline runs for 1,200 km.", ""),
+    ("Queues stretched for up to 10 km.", ""),  # "up to" is a bound, not a height
 ])
 def test_a_length_says_what_it_measures(text, kind):
     assert [n.kind for n in slots.extract(text).numbers if n.measure == "length"][:1] == [kind]

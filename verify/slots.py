@@ -348,7 +348,7 @@ def frame_overlap(x: frozenset, y: frozenset) -> float:
 # A photo caption: its date is when the picture was taken ("..., Russia, August 24, 2023, in this
 # handout picture", "... on February 4, 2023.— AP FILE"), not the date of what it shows.
 CAPTION_RE = re.compile(r"(?i:\bin\s+this\s+(?:[\w-]+\s+){0,2}(?:picture|photo(?:graph)?|image)\b)"
-                        r"|\b(?:AP|AFP|Reuters|REUTERS|Getty Images)\s*(?:Photo\b|FILE\b|/)|\bFILE PHOTO\b")
+                        r"|\b(?:AP|AFP|Reuters|Getty Images)\s+(?:Photo|FILE)\b|\bREUTERS/|\bFILE PHOTO\b")
 
 
 @lru_cache(maxsize=65536)
@@ -633,13 +633,13 @@ def _numbers_differ(x: Number, y: Number) -> bool:
 # coast", "200 feet long") or, failing those, right before it ("a depth of", "an altitude of").
 _LENGTH_KINDS = (
     ("depth", re.compile(r"\b(?:deep|depths?|beneath|below|underground|under\s+(?:the\s+)?(?:sea|surface|ground|water|seabed))\b", re.IGNORECASE)),
-    ("altitude", re.compile(r"\b(?:altitudes?|high|height|heights|above|elevation|up|aloft|ceiling)\b", re.IGNORECASE)),
+    ("altitude", re.compile(r"\b(?:altitudes?|high|height|heights|above|elevation|aloft|ceiling)\b", re.IGNORECASE)),
     ("distance", re.compile(r"\b(?:off|from|away|offshore|distance|inland|(?:north|south|east|west)(?:-?(?:east|west))?(?:ern)?|"
                             r"(?-i:[NSEW]{1,3})|nearby|outside|short\s+of|within)\b", re.IGNORECASE)),
     ("size", re.compile(r"\b(?:long|wide|tall|across|diameter|length|width|wingspan|size|radius|thick)\b", re.IGNORECASE)),
 )
 # A height told in feet after "at" or "to": "fired at 58,000 ft.", "climbed to 28,000 feet".
-_AT_FEET_BEFORE = re.compile(r"\b(?:at|to|of)\s+(?:an?\s+)?(?:about|around|some|roughly|nearly|approximately|over|under)?\s*$",
+_AT_FEET_BEFORE = re.compile(r"\b(?:at|to)\s+(?:an?\s+)?(?:about|around|some|roughly|nearly|approximately|over|under)?\s*$",
                              re.IGNORECASE)
 
 
