@@ -738,4 +738,3 @@ def test_a_denials_targets_are_those_closest_to_what_it_denies_whatever_the_scor
     assert [row["claim_b"] for row in kept] == ["t0", "t1", "t2"]
     assert [row["score"] for row in kept] == [0.9, 0.8, 0.95]
     assert all("rule_score" not in row for row in kept)
-

@@ -91,8 +91,9 @@ def _training_rows(stories: list[dict]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit(stories: list[dict], config):
-    """A Scorer fitted on `stories`: a logistic regression when `config` is a C value, else
-    gradient-boosted trees with `config` as their settings. Both weigh the classes equally."""
+    """A Scorer fitted on `stories`: a logistic regression when `config` is a C value,
+    gradient-boosted trees when it is their settings (a dict), the average of such trees when it
+    is a tuple of settings. All weigh the classes equally."""
     if isinstance(config, tuple):  # an ensemble: each setting fitted, their log-odds averaged
         return conflict_model.averaged([fit(stories, c) for c in config])
     X, y = _training_rows(stories)
@@ -133,7 +134,7 @@ def objective(figs: list[dict]) -> float:
 
 def choose(train: list[dict], configs=None):
     """The setting (C, or the trees' settings) and threshold by leave-one-out within the training
-    stories, then refit on all of them. Default: the shipped learner's settings (trees)."""
+    stories, then refit on all of them. Default: the shipped learner (ENSEMBLE, the averaged trees)."""
     configs = ENSEMBLE if configs is None else configs
     best = None
     for c in configs:
