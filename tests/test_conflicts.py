@@ -675,6 +675,53 @@ def test_a_party_disowning_an_act_is_a_denial(text, disowned):
     assert bool(analyse(text).denial) == disowned
 
 
+@pytest.mark.parametrize("text, denies", [
+    ("Kremlin calls claims it killed the mercenary chief 'absolute lie'", True),
+    ("All of this is a complete lie, the spokesman said.", True),
+    ("The defence ministry said this \u201cinvented story says more about arguments in Moscow\u201d.", True),
+    ("A Kremlin spokesman said the claims of Russian involvement are \"predictably stupid\".", True),
+    ("Villages lie in ruins after the quake.", False),
+    ("He failed a lie detector test last year.", False),
+    ("It was a stupid mistake, the coach admitted.", False),
+])
+def test_calling_a_claim_a_lie_or_an_invention_is_a_denial(text, denies):
+    assert bool(analyse(text).denial) == denies
+
+
+@pytest.mark.parametrize("text, denier", [
+    ("Kyiv denied those allegations.", {"Ukraine"}),
+    ("North Korea and Russia have denied any arms deals.", {"North Korea", "Russia"}),
+    ("The UK defence ministry on Saturday rejected claims by Russia that its specialists were involved.", {"United Kingdom"}),
+    ("Moscow has slammed claims that Russia is behind the attacks, dubbing them \"absurd\".", {"Russia"}),
+    ("The White House shot down accusations from the Chinese government that the U.S. flew balloons over China.",
+     {"United States"}),
+    # Named, but not as the one denying: nobody is named as denying.
+    ("\u201cThis never happened,\u201d the former president said, adding that Beijing \u201crespected us greatly\u201d.", set()),
+    ("A fighter jet shot down the balloon off the coast of South Carolina.", set()),
+])
+def test_who_denies_is_the_party_named_before_the_denial(text, denier):
+    assert conflicts.denying_parties(text) == denier
+
+
+def test_a_denial_by_nobody_named_does_not_answer_what_accuses_a_party_it_mentions():
+    """"'This never happened,' Trump said, adding that Beijing respected us" is no denial by China
+    (the only party it names), so China's accusation of the US is not what it answers."""
+    from verify.conflicts import Candidates, _rule_block
+
+    claims = [{"id": "d", "text": "\u201cThis never happened,\u201d the former president said, adding that Beijing respected us."},
+              {"id": "t", "text": "China accused the United States of a clear overreaction and a serious violation of international practice."}]
+    analyses = [analyse(c["text"]) for c in claims]
+    cand = Candidates([(0, 1, 0.6)], analyses, {"d": set(), "t": set()}, ["A", "B"], {})
+    assert _rule_block(claims, cand, None, [(0, 1, 0.6)]) == []
+
+
+def test_two_parties_calling_one_claim_a_lie_do_not_clash():
+    """Two reports of one denial, one in words the lexicon read before ("denies"), one not
+    ("absolute lie"), were a denial against an assertion."""
+    r = relate("Kremlin denies blame for the crash as a 'complete lie'", "Kremlin calls claims it killed him 'absolute lie'", 0.8)
+    assert r.kind != "denial"
+
+
 def test_a_reprinted_text_does_not_crowd_out_its_neighbours():
     """Conflict candidates are searched over distinct texts: a copy is not its twin's nearest
     neighbour (two copies of one text never conflict), and every copy pairs with the text the

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from verify import slots as slot_module
-from verify.conflicts import KINDS, Analysis, Relation
+from verify.conflicts import KINDS, Analysis, Relation, denier_of
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "models" / "conflict" / "model.json"
 SLOT_TYPES = ("date", "time", "number", "direction", "place")
@@ -307,6 +307,7 @@ def _denial_answers(p: PairInputs) -> bool:
     assertion, as the rules require of their own denials (`conflicts._rule_block`)."""
     other = p.b if p.a.denial else p.a
     parties_denier, parties_other = (p.parties_a, p.parties_b) if p.a.denial else (p.parties_b, p.parties_a)
+    parties_denier = denier_of(p.a if p.a.denial else p.b, parties_denier)
     if other.negation and not (other.accusation or other.violation):
         return False
     return not (parties_other and parties_other <= parties_denier)
@@ -394,7 +395,7 @@ def pair_inputs(articles: list[dict], claims: list[dict], cand, nli=None, pairs=
         about = False
         for d, t, pd in ((a, b, pa), (b, a, pb)):
             if d.denial or d.compliance:
-                about = about or bool((pd or d.entities) & t.entities)
+                about = about or bool(denier_of(d, pd) & t.entities)
         rows.append(PairInputs(
             a=a, b=b, slots_a=claim_slots_[i], slots_b=claim_slots_[j], similarity=sim,
             word_overlap=word_overlap(claims[i]["text"], claims[j]["text"], idf) if idf else 0.0,

@@ -42,10 +42,16 @@ KINDS = ("denial", "negation", "quantity", "date", "place", "verdict")
 # ---------------------------------------------------------------------------
 
 DENIAL_RE = re.compile(
-    r"\b(den(?:y|ies|ied|ying|ial)|reject(?:s|ed|ing)?|refut(?:e|es|ed|ing)|rebuff(?:s|ed)?|dismiss(?:es|ed|ing)? (?:the |such |these |those |\w+['\u2019]s )?(?:claims?|reports?|allegations?|accusations?)"
+    r"\b(den(?:y|ies|ied|ying|ial)|reject(?:s|ed|ing)?|refut(?:e|es|ed|ing)|rebuff(?:s|ed)?|(?:dismiss(?:es|ed|ing)?|slam(?:s|med|ming)?|rubbish(?:es|ed|ing)?|shot down|shoots? down|pushed back (?:on|against)|brush(?:es|ed)? (?:off|aside))"
+    r" (?:the |such |these |those |a |an |\w+['\u2019]s )?(?:\w+ ){0,2}?(?:claims?|reports?|allegations?|accusations?|suggestions?|speculation|blog post|article)"
     r"|unfounded|baseless|groundless|untrue|not true|false(?:ly)?|fabricat(?:ed|ion|ions)|lies|lying|nonsense|absurd|ridiculous"
     r"|slander(?:ous)?|smear|hoax|fake|debunk(?:ed|s)?|no evidence|disinformation|misinformation|not substantiated|unsubstantiated"
-    r"|categorically|never happened|made up|satir(?:e|ical)|not real|rumou?rs? (?:are|were|is|was) (?:false|untrue|wrong))\b",
+    r"|categorically|never happened|made up|satir(?:e|ical)|not real|rumou?rs? (?:are|were|is|was) (?:false|untrue|wrong)"
+    # Calling a claim a lie, an invention or stupid: "an absolute lie", "this invented story",
+    # "claims ... were 'predictably stupid'". Not the verb ("lie in ruins") nor a lie detector.
+    r"|(?:a|an|absolute|complete|total|outright|blatant|big|utter|pure|another)\s+lie(?!\s+detector)"
+    r"|invented (?:story|stories|claims?|allegations?|accusations?)|(?:complete|pure|total|utter) fiction"
+    r"|(?:is|are|was|were|as)\s+[\"'\u2018\u201c]?(?:\w+ly\s+)?stupid)\b",
     re.IGNORECASE,
 )
 COMPLIANCE_RE = re.compile(
@@ -154,6 +160,7 @@ class Analysis:
     violation: list[str] = field(default_factory=list)
     accused: list[str] = field(default_factory=list)     # the parties it accuses (accused_in)
     accusation: list[str] = field(default_factory=list)  # the words that accuse them
+    denier: list[str] = field(default_factory=list)      # the parties named as denying (denying_parties)
     negation: list[str] = field(default_factory=list)
     hedges: list[str] = field(default_factory=list)
     quantities: list[Quantity] = field(default_factory=list)
@@ -256,6 +263,41 @@ def disowning_in(text: str) -> list[str]:
     return [m.group(0) for m in DISOWNING_RE.finditer(text)]
 
 
+# What ends the subject of a denial, looking back from its cue: a sentence, a quotation.
+_SUBJECT_END = re.compile(r"[.;:!?\"\u201c\u201d]")
+
+
+def _party_spans(canonical: str) -> list[tuple[int, int, str]]:
+    """(start, end, party) of each party named in `canonical` (names.canonical_text), by name or demonym."""
+    spans = [(m.start(), m.end(), m.group(1)) for m in _party_pattern().finditer(canonical)]
+    pattern, states = names.demonym_pattern()
+    return spans + [(m.start(), m.end(), states[m.group(1)]) for m in pattern.finditer(canonical)]
+
+
+def denying_parties(text: str) -> set[str]:
+    """The parties `text` names as the ones denying: those in the words before its first cue of
+    denial, back to the sentence's or quotation's start ("Kyiv denied those allegations",
+    "North Korea and Russia have denied any arms deals", "The UK defence ministry on Saturday
+    rejected claims by Russia": the UK, not Russia). A party named elsewhere in a denial is what
+    it is about, or whom it answers, not who denies ("'This never happened,' Trump said, adding
+    that Beijing respected us": nobody named)."""
+    canonical = names.canonical_text(text)
+    cue = DENIAL_RE.search(canonical) or DISOWNING_RE.search(canonical)
+    if not cue:
+        return set()
+    before = canonical[max(0, cue.start() - 100):cue.start()]
+    ends = [m.end() for m in _SUBJECT_END.finditer(before)]
+    start = cue.start() - len(before) + (ends[-1] if ends else 0)
+    return {name for s, e, name in _party_spans(canonical) if start <= s and e <= cue.start()}
+
+
+def denier_of(analysis: "Analysis", speaker_parties: set[str] | frozenset[str]) -> set[str]:
+    """Who denies, for a denial: the parties it names as denying, else its speaker's parties.
+    Not every party it names (as before stop 25): "'This never happened,' Trump said, adding that
+    Beijing respected us" made China the denier, and China's accusations its targets."""
+    return set(analysis.denier) or set(speaker_parties)
+
+
 def accused_in(text: str) -> set[str]:
     """The parties `text` accuses of something culpable (see `_accusations`)."""
     return _accusations(text)[0]
@@ -268,9 +310,7 @@ def _accusations(text: str) -> tuple[set[str], list[str]]:
     active "accused"/"blamed", else just before the cue, or after "involvement of", "carried out
     by"); a negated cue ("had no role", "was not involved") accuses nobody."""
     canonical = names.canonical_text(text)
-    parties = [(m.start(), m.end(), m.group(1)) for m in _party_pattern().finditer(canonical)]
-    pattern, states = names.demonym_pattern()
-    parties += [(m.start(), m.end(), states[m.group(1)]) for m in pattern.finditer(canonical)]
+    parties = _party_spans(canonical)
     accused: set[str] = set()
     cues: list[str] = []
     for cue in ACCUSATION_RE.finditer(canonical):
@@ -308,7 +348,7 @@ def analyse(text: str) -> Analysis:
         denial=[m.group(0) for m in DENIAL_RE.finditer(text)] + disowning_in(text),
         compliance=[m.group(0) for m in COMPLIANCE_RE.finditer(text)],
         violation=[m.group(0) for m in VIOLATION_RE.finditer(text)],
-        accused=sorted(accused), accusation=accusation,
+        accused=sorted(accused), accusation=accusation, denier=sorted(denying_parties(text)),
         negation=[m.group(0) for m in NEGATION_RE.finditer(re.sub(r"\bnot only\b", "", text, flags=re.IGNORECASE))],
         hedges=[m.group(0) for m in HEDGE_RE.finditer(text)],
         quantities=_quantities(text),
@@ -770,7 +810,8 @@ def candidate_pairs(articles: list[dict], claims: list[dict], vectors: np.ndarra
         referents = [index[c["id"]] for c in _denial_referents(claim, by_article[claim["article_id"]])]
         referents_of[i] = set(referents)
         pool = set(referents)
-        denier = parties[claim["id"]] or an.entities
+        # Blocking casts wider than `denier_of`: any party the denial names finds candidates.
+        denier = denier_of(an, parties[claim["id"]]) or an.entities
         obj = denied_object(claim, denier)
         if referents:  # paraphrases of the referents anywhere in the corpus
             target = vectors[referents].mean(axis=0)
@@ -857,7 +898,7 @@ def _rule_block(claims: list[dict], cand: Candidates, judge: NliJudge | None, pa
             if not _is_assertion(analyses[t]):
                 continue
             # The asserted side must be about the denying party, or be what the denial answers.
-            denier = parties[claims[d]["id"]] or analyses[d].entities
+            denier = denier_of(analyses[d], parties[claims[d]["id"]])
             about_denier = bool(denier & analyses[t].entities)
             referent = t in referents_of.get(d, set())
             # Unless it is what the denial answers, the other side must accuse the denying party
