@@ -343,12 +343,13 @@ def analyse(text: str) -> Analysis:
     """Cues, numbers, dates, places and entities of one statement (cached: texts recur)."""
     places = _known_places()
     accused, accusation = _accusations(text)
+    denial = [m.group(0) for m in DENIAL_RE.finditer(text)] + disowning_in(text)
     return Analysis(
         text=text,
-        denial=[m.group(0) for m in DENIAL_RE.finditer(text)] + disowning_in(text),
+        denial=denial,
         compliance=[m.group(0) for m in COMPLIANCE_RE.finditer(text)],
         violation=[m.group(0) for m in VIOLATION_RE.finditer(text)],
-        accused=sorted(accused), accusation=accusation, denier=sorted(denying_parties(text)),
+        accused=sorted(accused), accusation=accusation, denier=sorted(denying_parties(text)) if denial else [],
         negation=[m.group(0) for m in NEGATION_RE.finditer(re.sub(r"\bnot only\b", "", text, flags=re.IGNORECASE))],
         hedges=[m.group(0) for m in HEDGE_RE.finditer(text)],
         quantities=_quantities(text),
