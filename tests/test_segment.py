@@ -201,6 +201,12 @@ def test_unattributed_fact_has_no_speaker(seed_claims):
     ("Seoul and Washington have warned Pyongyang against further tests.", ("Seoul and Washington", "warned")),
     ("Kim Jong Un told the party congress that the country will build more weapons.", ("Kim Jong Un", "told")),
     ("President Yoon on Monday urged the North to return to talks.", ("President Yoon", "urged")),
+    ("Ukraine today accused Russia of being responsible for the leak.", ("Ukraine", "accused")),
+    ("Turkey\u2019s president has defended his government\u2019s response, saying no one could have prepared.",
+     ("Turkey\u2019s president", "defended")),
+    ("Opposition leader Kemal Kilicdaroglu hit back, saying the government had ignored the warnings.",
+     ("Opposition leader Kemal Kilicdaroglu", "hit back")),
+    ("The team defended the title in 2022.", (None, None)),
     ("North Korea fired two ballistic missiles into the sea on Tuesday.", (None, None)),
     ("The talks lasted more than two hours and ended with a joint press conference.", (None, None)),
 ])

@@ -28,10 +28,11 @@ REPORTING_VERBS = (
     "denounced", "acknowledged", "admitted", "asserted", "agreed", "reaffirmed", "blamed",
     "called", "believes", "believe", "estimated", "predicted", "revealed", "disclosed",
     "suggested", "reiterated", "maintained", "countered", "responded", "replied", "declared", "shared",
+    "defended", "defends", "hit back", "hits back",
 )
 _VERB = r"(?P<verb>" + "|".join(REPORTING_VERBS) + r")"
 # Words between a subject and its verb: "Austin on Tuesday expressed", "Washington has accused".
-_ADVERBIAL = r"(?:(?:on|last|this|early|late)\s+\w+day\s+|(?:has|have|had|also|previously|reportedly|earlier|again|repeatedly|publicly|then|later)\s+)*"
+_ADVERBIAL = r"(?:(?:on|last|this|early|late)\s+\w+day\s+|(?:has|have|had|also|previously|reportedly|earlier|again|repeatedly|publicly|then|later|today|yesterday|tonight)\s+)*"
 # A speaker noun phrase: capitalised words with connectors and role nouns
 # ("Kremlin spokesman Dmitry Peskov", "Seoul's defense ministry", "North Korea and Russia").
 _ROLE = (
