@@ -291,10 +291,10 @@ def denying_parties(text: str) -> set[str]:
     return {name for s, e, name in _party_spans(canonical) if start <= s and e <= cue.start()}
 
 
-def denier_of(analysis: "Analysis", speaker_parties: set[str] | frozenset[str]) -> set[str]:
+def denier_of(analysis: Analysis, speaker_parties: set[str] | frozenset[str]) -> set[str]:
     """Who denies, for a denial: the parties it names as denying, else its speaker's parties.
-    Not every party it names (as before stop 25): "'This never happened,' Trump said, adding that
-    Beijing respected us" made China the denier, and China's accusations its targets."""
+    Never simply every party it names: that made China the denier of "'This never happened,'
+    Trump said, adding that Beijing respected us", and China's accusations its targets."""
     return set(analysis.denier) or set(speaker_parties)
 
 
