@@ -715,7 +715,7 @@ def test_a_denial_by_nobody_named_does_not_answer_what_accuses_a_party_it_mentio
     assert _rule_block(claims, cand, None, [(0, 1, 0.6)]) == []
 
 
-def test_two_parties_calling_one_claim_a_lie_do_not_clash():
+def test_two_reports_of_one_denial_do_not_clash():
     """Two reports of one denial, one in words the lexicon read before ("denies"), one not
     ("absolute lie"), were a denial against an assertion."""
     r = relate("Kremlin denies blame for the crash as a 'complete lie'", "Kremlin calls claims it killed him 'absolute lie'", 0.8)
